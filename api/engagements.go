@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/chancery/chancery/events"
+)
+
+// kind describes one aggregate type as the API serves it: meetings and
+// visits share every handler and differ only here.
+type kind struct {
+	aggType  string
+	plural   string // path segment and list key
+	person   string // list filter naming a person
+	role     string // the people table role that filter matches
+	newID    func(time.Time) string
+	create   func() any
+	commands map[string]func() any
+	execute  func(ctx context.Context, l *events.Log, id string, cmd any, meta events.Meta) (any, events.Result, error)
+	fold     func(ctx context.Context, l *events.Log, id string, keep func(events.Envelope) bool) (any, int, error)
+}
+
+var meetings = &kind{
+	aggType: events.MeetingAggregate, plural: "meetings", person: "participant", role: "participant",
+	newID:  events.NewMeetingID,
+	create: func() any { return &events.ScheduleMeeting{} },
+	commands: map[string]func() any{
+		"reschedule":   func() any { return &events.RescheduleMeeting{} },
+		"relocate":     func() any { return &events.RelocateMeeting{} },
+		"participants": func() any { return &events.ChangeParticipants{} },
+		"postpone":     func() any { return &events.PostponeMeeting{} },
+		"cancel":       func() any { return &events.CancelMeeting{} },
+		"held":         func() any { return &events.MarkMeetingHeld{} },
+	},
+	execute: func(ctx context.Context, l *events.Log, id string, cmd any, meta events.Meta) (any, events.Result, error) {
+		m, res, err := events.Execute[events.Meeting](ctx, l, id, cmd, meta)
+		if err != nil {
+			return nil, res, err
+		}
+		return m, res, nil
+	},
+	fold: func(ctx context.Context, l *events.Log, id string, keep func(events.Envelope) bool) (any, int, error) {
+		m, err := events.FoldUntil[events.Meeting](ctx, l, id, keep)
+		if err != nil {
+			return nil, 0, err
+		}
+		return m, m.Version, nil
+	},
+}
+
+var visits = &kind{
+	aggType: events.VisitAggregate, plural: "visits", person: "visitor", role: "visitor",
+	newID:  events.NewVisitID,
+	create: func() any { return &events.AnnounceVisit{} },
+	commands: map[string]func() any{
+		"reschedule": func() any { return &events.RescheduleVisit{} },
+		"cancel":     func() any { return &events.CancelVisit{} },
+		"complete":   func() any { return &events.CompleteVisit{} },
+	},
+	execute: func(ctx context.Context, l *events.Log, id string, cmd any, meta events.Meta) (any, events.Result, error) {
+		v, res, err := events.Execute[events.Visit](ctx, l, id, cmd, meta)
+		if err != nil {
+			return nil, res, err
+		}
+		return v, res, nil
+	},
+	fold: func(ctx context.Context, l *events.Log, id string, keep func(events.Envelope) bool) (any, int, error) {
+		v, err := events.FoldUntil[events.Visit](ctx, l, id, keep)
+		if err != nil {
+			return nil, 0, err
+		}
+		return v, v.Version, nil
+	},
+}
+
+// pathID returns the {id} of a request if it is a well-formed id of k's type.
+func (k *kind) pathID(raw string) (string, error) {
+	if events.AggregateTypeOf(raw) != k.aggType {
+		return "", invalid("id", "is not a "+k.aggType+" id")
+	}
+	return raw, nil
+}

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/chancery/chancery/events"
+)
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail,omitempty"`
+	Errors []events.FieldError `json:"errors,omitempty"`
+}
+
+// statusOf maps a domain error code to its HTTP status: the one place where
+// that decision is made.
+var statusOf = map[string]int{
+	events.EINVALID:      http.StatusBadRequest,
+	events.ENOTFOUND:     http.StatusNotFound,
+	events.ECONFLICT:     http.StatusConflict,
+	events.EPRECONDITION: http.StatusPreconditionFailed,
+	events.ETRANSITION:   http.StatusUnprocessableEntity,
+	events.EUNCHANGED:    http.StatusUnprocessableEntity,
+	events.EIDEMPOTENCY:  http.StatusUnprocessableEntity,
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string, fields ...events.FieldError) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(problem{
+		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields,
+	})
+}
+
+// writeError answers with the problem that err describes. Errors that are not
+// domain errors are logged and answered as 500 without their detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var de *events.Error
+	if errors.As(err, &de) {
+		if status, ok := statusOf[de.Code]; ok {
+			writeProblem(w, status, de.Message, de.Fields...)
+			return
+		}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeProblem(w, http.StatusRequestEntityTooLarge, "the request body is larger than 1 MiB")
+		return
+	}
+	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+		return // the client has gone
+	}
+	s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeProblem(w, http.StatusInternalServerError, "internal error; the server log has the details")
+}
+
+func invalid(field, detail string) error {
+	return (&events.Fields{{Field: field, Detail: detail}}).Err()
+}
+

@@ -1,0 +1,297 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
+)
+
+// awaitPosition honours ?min_position=N: it waits, for a bounded time, until
+// the read model has applied stream sequence N, so a client reads its own
+// writes.
+func (s *Server) awaitPosition(r *http.Request) error {
+	v := r.URL.Query().Get("min_position")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return invalid("min_position", "must be a stream position (a non-negative integer)")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
+	defer cancel()
+	if err := s.projector.WaitFor(ctx, n); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return errNotCaughtUp{want: n, have: s.projector.Position()}
+		}
+		return err
+	}
+	return nil
+}
+
+type errNotCaughtUp struct{ want, have uint64 }
+
+func (e errNotCaughtUp) Error() string {
+	return fmt.Sprintf("the read model is at position %d and did not reach %d in time; retry shortly", e.have, e.want)
+}
+
+func (s *Server) readError(w http.ResponseWriter, r *http.Request, err error) {
+	var nc errNotCaughtUp
+	if errors.As(err, &nc) {
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, http.StatusServiceUnavailable, nc.Error())
+		return
+	}
+	if errors.Is(err, projections.ErrBadCursor) {
+		s.writeError(w, r, invalid("cursor", err.Error()))
+		return
+	}
+	s.writeError(w, r, err)
+}
+
+func (s *Server) listEngagements(k *kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q, err := k.parseQuery(r)
+		if err == nil {
+			err = s.awaitPosition(r)
+		}
+		if err != nil {
+			s.readError(w, r, err)
+			return
+		}
+		page, err := s.db.List(r.Context(), q)
+		if err != nil {
+			s.readError(w, r, err)
+			return
+		}
+		w.Header().Set("Chancery-Position", strconv.FormatUint(page.Position, 10))
+		writeJSON(w, http.StatusOK, map[string]any{k.plural: page.Docs, "next_cursor": page.Next, "position": page.Position})
+	}
+}
+
+// parseQuery validates a list request's filters.
+func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
+	v := r.URL.Query()
+	q := projections.Query{Type: k.aggType, Role: k.role, Cursor: v.Get("cursor"), Person: v.Get(k.person)}
+	var f events.Fields
+	for _, p := range []struct {
+		name string
+		date *string
+		at   *time.Time
+	}{{"from", &q.FromDate, &q.From}, {"to", &q.ToDate, &q.To}} {
+		raw := strings.TrimSpace(v.Get(p.name))
+		if raw == "" {
+			continue
+		}
+		if d, err := time.Parse(events.DateLayout, raw); err == nil {
+			*p.date = d.Format(events.DateLayout)
+		} else if t, err := time.Parse(time.RFC3339, raw); err == nil {
+			*p.at = t
+		} else {
+			f.Add(p.name, "%q is not a date (YYYY-MM-DD) or an RFC 3339 time", raw)
+		}
+	}
+	if c := v.Get("country"); c != "" {
+		if !events.ValidCountry(c) {
+			f.Add("country", "%q is not an ISO 3166-1 alpha-2 country code", c)
+		}
+		q.Country = c
+	}
+	if kd := v.Get("kind"); kd != "" {
+		if k.aggType != events.MeetingAggregate || !slices.Contains(events.Kinds, kd) {
+			f.Add("kind", "%q is not one of %s", kd, strings.Join(events.Kinds, ", "))
+		}
+		q.Kind = kd
+	}
+	if st := v.Get("status"); st != "" {
+		valid := []string{events.StatusScheduled, events.StatusRescheduled, events.StatusPostponed, events.StatusCancelled, events.StatusHeld}
+		if k.aggType == events.VisitAggregate {
+			valid = []string{events.StatusScheduled, events.StatusRescheduled, events.StatusCancelled, events.StatusCompleted}
+		}
+		if !slices.Contains(valid, st) {
+			f.Add("status", "%q is not one of %s", st, strings.Join(valid, ", "))
+		}
+		q.Status = st
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > projections.MaxLimit {
+			f.Add("limit", "must be a whole number from 1 to %d", projections.MaxLimit)
+		}
+		q.Limit = n
+	}
+	return q, f.Err()
+}
+
+func (s *Server) getEngagement(k *kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := k.pathID(r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if asOf := r.URL.Query().Get("as_of"); asOf != "" {
+			s.getAsOf(w, r, k, id, asOf)
+			return
+		}
+		if err := s.awaitPosition(r); err != nil {
+			s.readError(w, r, err)
+			return
+		}
+		doc, pos, err := s.db.Get(r.Context(), k.aggType, id)
+		if errors.Is(err, projections.ErrNotFound) {
+			writeProblem(w, http.StatusNotFound, k.aggType+" "+id+" not found")
+			return
+		}
+		if err != nil {
+			s.readError(w, r, err)
+			return
+		}
+		var v struct {
+			Version int `json:"version"`
+		}
+		json.Unmarshal(doc, &v)
+		etag := strconv.Quote(strconv.Itoa(v.Version))
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Chancery-Position", strconv.FormatUint(pos, 10))
+		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == etag || inm == "W/"+etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(doc)
+		w.Write([]byte("\n"))
+	}
+}
+
+// getAsOf answers with the aggregate as it stood at a past time, folded from
+// the stream: what was known then, not what the read model says now.
+func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, raw string) {
+	at, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		s.writeError(w, r, invalid("as_of", "must be an RFC 3339 time, such as 2022-08-20T12:00:00Z"))
+		return
+	}
+	agg, version, err := k.fold(r.Context(), s.log, id, func(e events.Envelope) bool { return !e.RecordedAt.After(at) })
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if version == 0 {
+		writeProblem(w, http.StatusNotFound, fmt.Sprintf("%s %s was not recorded as of %s", k.aggType, id, at.Format(time.RFC3339)))
+		return
+	}
+	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(version)))
+	writeJSON(w, http.StatusOK, agg)
+}
+
+func (s *Server) history(k *kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := k.pathID(r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		hist, err := s.log.Load(r.Context(), k.aggType, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if len(hist) == 0 {
+			writeProblem(w, http.StatusNotFound, k.aggType+" "+id+" not found")
+			return
+		}
+		out := make([]events.Envelope, len(hist))
+		for i, st := range hist {
+			out[i] = st.Envelope
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	}
+}
+
+// listEvents serves the raw event log in stream order, as a JSON page or,
+// for Accept: application/x-ndjson, as a stream of lines.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	var f events.Fields
+	var after uint64
+	if a := v.Get("after"); a != "" {
+		n, err := strconv.ParseUint(a, 10, 64)
+		if err != nil {
+			f.Add("after", "must be a stream sequence (a non-negative integer)")
+		}
+		after = n
+	}
+	ndjson := strings.Contains(r.Header.Get("Accept"), "application/x-ndjson")
+	limit := 100
+	if ndjson {
+		limit = 0 // no limit unless asked
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || (!ndjson && n > 1000) {
+			f.Add("limit", "must be a whole number from 1 to 1000")
+		}
+		limit = n
+	}
+	filter := events.ReadFilter{Type: v.Get("type"), AggregateID: v.Get("aggregate")}
+	if _, err := filter.Subject(); err != nil {
+		var de *events.Error
+		if errors.As(err, &de) {
+			f = append(f, de.Fields...)
+		}
+	}
+	if err := f.Err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+
+	if ndjson {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		flusher, _ := w.(http.Flusher)
+		n := 0
+		err := s.log.Scan(r.Context(), after, filter, func(st events.Stored) error {
+			if err := enc.Encode(st.Envelope); err != nil {
+				return err
+			}
+			n++
+			if flusher != nil && n%256 == 0 {
+				flusher.Flush()
+			}
+			if limit > 0 && n >= limit {
+				return events.ErrStopScan
+			}
+			return nil
+		})
+		if err != nil {
+			s.logger.Warn("event stream ended early", "err", err)
+		}
+		return
+	}
+	out := []events.Envelope{}
+	next := after
+	err := s.log.Scan(r.Context(), after, filter, func(st events.Stored) error {
+		out = append(out, st.Envelope)
+		next = st.Seq
+		if len(out) >= limit {
+			return events.ErrStopScan
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_after": next})
+}

@@ -1,0 +1,29 @@
+package api
+
+import "net/http"
+
+// routes lists the whole API surface in one place.
+func (s *Server) routes() {
+	m := s.mux
+
+	m.HandleFunc("POST /api/v1/meetings", s.require(ScopeWrite, s.createMeeting))
+	m.HandleFunc("GET /api/v1/meetings", s.listEngagements(meetings))
+	m.HandleFunc("GET /api/v1/meetings/{id}", s.getEngagement(meetings))
+	m.HandleFunc("GET /api/v1/meetings/{id}/history", s.history(meetings))
+	m.HandleFunc("POST /api/v1/meetings/{id}/{command}", s.require(ScopeWrite, s.meetingCommand))
+
+	m.HandleFunc("POST /api/v1/visits", s.require(ScopeWrite, s.createVisit))
+	m.HandleFunc("GET /api/v1/visits", s.listEngagements(visits))
+	m.HandleFunc("GET /api/v1/visits/{id}", s.getEngagement(visits))
+	m.HandleFunc("GET /api/v1/visits/{id}/history", s.history(visits))
+	m.HandleFunc("POST /api/v1/visits/{id}/{command}", s.require(ScopeWrite, s.visitCommand))
+
+	m.HandleFunc("GET /api/v1/events", s.listEvents)
+
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "no such resource: "+r.URL.Path)
+	})
+}

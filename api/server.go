@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
+)
+
+// Config holds everything the API needs. All fields but Logger, Now and
+// Ready are required.
+type Config struct {
+	Log         *events.Log
+	Idempotency *events.Idempotency
+	DB          *projections.DB
+	Projector   *projections.Projector
+	Tokens      []Token
+	Logger      *slog.Logger
+	// Ready reports whether the NATS connection is up; nil means always.
+	Ready func(ctx context.Context) error
+	// MinPositionWait bounds how long a read waits for ?min_position.
+	MinPositionWait time.Duration
+}
+
+// Server is the HTTP API.
+type Server struct {
+	log       *events.Log
+	idem      *events.Idempotency
+	db        *projections.DB
+	projector *projections.Projector
+	tokens    []Token
+	logger    *slog.Logger
+	ready     func(ctx context.Context) error
+	wait      time.Duration
+	mux       *http.ServeMux
+}
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// New returns the API as an http.Handler.
+func New(cfg Config) *Server {
+	s := &Server{
+		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector,
+		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
+		mux: http.NewServeMux(),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.wait <= 0 {
+		s.wait = 5 * time.Second
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	}
+	s.mux.ServeHTTP(w, r)
+}

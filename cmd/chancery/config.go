@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/chancery/chancery/api"
+	"github.com/chancery/chancery/events"
+)
+
+// Config is the optional YAML config file. Every key has a default; unknown
+// keys are errors.
+type Config struct {
+	APITokens   []TokenConfig      `yaml:"api_tokens"`
+	NATS        NATSConfig         `yaml:"nats"`
+	Notifier    NotifierConfig     `yaml:"notifier"`
+	Subscribers []SubscriberConfig `yaml:"subscribers"`
+	Feeds       []FeedConfig       `yaml:"feeds"`
+}
+
+// TokenConfig is one bearer token.
+type TokenConfig struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"`
+	Scope string `yaml:"scope"`
+}
+
+// NATSConfig says where the event stream lives.
+type NATSConfig struct {
+	URL      string `yaml:"url"`
+	Replicas int    `yaml:"replicas"`
+}
+
+// NotifierConfig configures alerts.
+type NotifierConfig struct {
+	Sweep          string     `yaml:"sweep"`
+	Reminders      []string   `yaml:"reminders"`
+	AllDayReminder string     `yaml:"all_day_reminder"`
+	Digest         string     `yaml:"digest"`
+	SMTP           SMTPConfig `yaml:"smtp"`
+}
+
+// SMTPConfig is the mail relay alerts go through.
+type SMTPConfig struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	From     string `yaml:"from"`
+	TLS      string `yaml:"tls"`
+}
+
+// SubscriberConfig is someone who receives alerts.
+type SubscriberConfig struct {
+	Name       string       `yaml:"name"`
+	Channel    string       `yaml:"channel"`
+	To         string       `yaml:"to"`
+	Secret     string       `yaml:"secret"`
+	Timezone   string       `yaml:"timezone"`
+	Alerts     []string     `yaml:"alerts"`
+	Filter     FilterConfig `yaml:"filter"`
+	QuietHours string       `yaml:"quiet_hours"`
+}
+
+// FilterConfig selects engagements.
+type FilterConfig struct {
+	Countries    []string `yaml:"countries"`
+	Participants []string `yaml:"participants"`
+	Kinds        []string `yaml:"kinds"`
+}
+
+// FeedConfig is a named calendar feed.
+type FeedConfig struct {
+	Name   string       `yaml:"name"`
+	Filter FilterConfig `yaml:"filter"`
+	Token  string       `yaml:"token"`
+}
+
+// configError names the file, line and key of a problem.
+func configError(file string, line int, key, format string, args ...any) error {
+	return usagef("%s:%d: %s: %s", file, line, key, fmt.Sprintf(format, args...))
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// LoadConfig reads, expands and validates a config file.
+func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("config: %v", err)
+	}
+	expanded := envRef.ReplaceAllFunc(raw, func(m []byte) []byte {
+		return []byte(getenv(string(envRef.FindSubmatch(m)[1])))
+	})
+	var root yaml.Node
+	if err := yaml.Unmarshal(expanded, &root); err != nil {
+		return nil, usagef("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, usagef("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := cfg.validate(path, &root); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// lineOf finds the line of a key path such as "api_tokens.0.scope" in the
+// parsed document, for error messages; 0 when unknown.
+func lineOf(root *yaml.Node, path ...string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, p := range path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					line = n.Content[i].Line
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return line
+			}
+		case yaml.SequenceNode:
+			var i int
+			fmt.Sscan(p, &i)
+			if i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+		default:
+			return line
+		}
+	}
+	return line
+}
+
+func (c *Config) validate(file string, root *yaml.Node) error {
+	seen := map[string]bool{}
+	for i, t := range c.APITokens {
+		at := func(key string) (int, string) {
+			return lineOf(root, "api_tokens", fmt.Sprint(i), key), fmt.Sprintf("api_tokens[%d].%s", i, key)
+		}
+		if t.Name == "" {
+			l, k := at("name")
+			return configError(file, l, k, "is required")
+		}
+		if t.Token == "" {
+			l, k := at("token")
+			return configError(file, l, k, "is empty (is its environment variable set?)")
+		}
+		if len(t.Token) < 16 {
+			l, k := at("token")
+			return configError(file, l, k, "is shorter than 16 characters")
+		}
+		if seen[t.Token] {
+			l, k := at("token")
+			return configError(file, l, k, "is the same as another token's")
+		}
+		seen[t.Token] = true
+		switch t.Scope {
+		case api.ScopeRead, api.ScopeWrite, api.ScopeAdmin:
+		default:
+			l, k := at("scope")
+			return configError(file, l, k, "%q is not one of read, write, admin", t.Scope)
+		}
+	}
+	if c.NATS.Replicas < 0 || c.NATS.Replicas > 5 {
+		return configError(file, lineOf(root, "nats", "replicas"), "nats.replicas", "must be from 1 to 5")
+	}
+	for i, s := range c.Subscribers {
+		if s.Timezone != "" && !events.ValidZone(s.Timezone) {
+			return configError(file, lineOf(root, "subscribers", fmt.Sprint(i), "timezone"), fmt.Sprintf("subscribers[%d].timezone", i), "%q is not an IANA time zone", s.Timezone)
+		}
+	}
+	return nil
+}
+
+// tokens returns the API tokens of the config.
+func (c *Config) tokens() []api.Token {
+	out := make([]api.Token, len(c.APITokens))
+	for i, t := range c.APITokens {
+		out[i] = api.Token{Name: t.Name, Token: t.Token, Scope: t.Scope}
+	}
+	return out
+}
+
+func runConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: chancery config check FILE") }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() != 2 || fs.Arg(0) != "check" {
+		fs.Usage()
+		return usagef("usage: chancery config check FILE")
+	}
+	if _, err := LoadConfig(fs.Arg(1), getenv); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(1))
+	return nil
+}

@@ -1,0 +1,74 @@
+// Command chancery runs the Chancery service and its tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chancery:", err)
+	}
+	os.Exit(exitCode(err))
+}
+
+// usageError is bad usage or invalid input: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errHelp is returned after help was printed on request.
+var errHelp = errors.New("help requested")
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	}
+	return 1
+}
+
+const usage = `chancery — an event-sourced calendar of diplomatic engagements
+
+Usage:
+  chancery serve [flags]          run the service (embedded NATS, SQLite, HTTP API)
+  chancery config check FILE      validate a config file without starting
+  chancery version                print the version
+
+Run 'chancery COMMAND --help' for a command's flags.
+`
+
+// run is the whole program, with its environment passed in so tests can run it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "config":
+		return runConfig(args[1:], getenv, stdout, stderr)
+	case "version":
+		return runVersion(args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usagef("unknown command %q", args[0])
+}

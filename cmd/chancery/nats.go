@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// natsOptions say how to reach NATS.
+type natsOptions struct {
+	url      string // empty: run an embedded server
+	creds    string
+	user     string
+	password string
+	caFile   string
+	certFile string
+	keyFile  string
+}
+
+// embedded is an in-process nats-server with JetStream.
+type embedded struct {
+	srv      *server.Server
+	user     string
+	password string
+}
+
+// startEmbedded runs nats-server in-process, storing JetStream under
+// dataDir/nats, fsyncing every write (a single node has no replica to fall
+// back on) and listening on loopback only, with a fresh password so that
+// other local users cannot write to the stream. Its client URL goes to
+// dataDir/nats.url (mode 0600) for the other subcommands.
+func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
+	pw := make([]byte, 24)
+	rand.Read(pw)
+	e := &embedded{user: "chancery", password: hex.EncodeToString(pw)}
+	opts := &server.Options{
+		ServerName: "chancery",
+		Host:       "127.0.0.1",
+		Port:       -1,
+		JetStream:  true,
+		StoreDir:   filepath.Join(dataDir, "nats"),
+		SyncAlways: true,
+		NoSigs:     true,
+		MaxPayload: 8 << 20,
+		Users:      []*server.User{{Username: e.user, Password: e.password}},
+	}
+	// The server keeps only a bcrypt hash: no plaintext password in memory dumps or logs.
+	hash, err := bcrypt.GenerateFromPassword([]byte(e.password), bcrypt.MinCost)
+	if err != nil {
+		return nil, err
+	}
+	opts.Users[0].Password = string(hash)
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	srv.SetLoggerV2(natsLogger{logger.With("component", "nats")}, false, false, false)
+	go srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("embedded nats: not ready after 30s (store %s)", opts.StoreDir)
+	}
+	e.srv = srv
+	u, _ := url.Parse(srv.ClientURL())
+	u.User = url.UserPassword(e.user, e.password)
+	if err := os.WriteFile(filepath.Join(dataDir, "nats.url"), []byte(u.String()+"\n"), 0o600); err != nil {
+		srv.Shutdown()
+		return nil, fmt.Errorf("write nats.url: %w", err)
+	}
+	return e, nil
+}
+
+func (e *embedded) shutdown(dataDir string) {
+	os.Remove(filepath.Join(dataDir, "nats.url"))
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+}
+
+// connect opens the client connection: in-process to an embedded server,
+// otherwise to the configured URLs with credentials and TLS as given.
+func connect(ctx context.Context, o natsOptions, e *embedded, logger *slog.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("chancery"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				logger.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	if e != nil {
+		opts = append(opts, nats.InProcessServer(e.srv), nats.UserInfo(e.user, e.password))
+		return nats.Connect("", opts...)
+	}
+	if o.creds != "" {
+		opts = append(opts, nats.UserCredentials(o.creds))
+	}
+	if o.user != "" {
+		opts = append(opts, nats.UserInfo(o.user, o.password))
+	}
+	if o.caFile != "" {
+		opts = append(opts, nats.RootCAs(o.caFile))
+	}
+	if o.certFile != "" || o.keyFile != "" {
+		opts = append(opts, nats.ClientCert(o.certFile, o.keyFile))
+	}
+	opts = append(opts, nats.RetryOnFailedConnect(false), nats.Timeout(10*time.Second))
+	nc, err := nats.Connect(strings.TrimSpace(o.url), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", redact(o.url), err)
+	}
+	return nc, nil
+}
+
+func redact(raw string) string {
+	parts := strings.Split(raw, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = url.User(u.User.Username())
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// natsLogger sends the embedded server's notices, warnings and errors to slog.
+type natsLogger struct{ l *slog.Logger }
+
+func (n natsLogger) Noticef(format string, v ...any) { n.l.Debug(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Warnf(format string, v ...any)   { n.l.Warn(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Fatalf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Errorf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Debugf(format string, v ...any)  {}
+func (n natsLogger) Tracef(format string, v ...any)  {}

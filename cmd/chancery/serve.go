@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chancery/chancery/api"
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
+)
+
+// serveOptions are the flags of `chancery serve`.
+type serveOptions struct {
+	data   string
+	http   string
+	nats   natsOptions
+	config string
+	stream string
+
+	// Tests only.
+	now              func() time.Time
+	beforeCheckpoint func() error
+}
+
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	var o serveOptions
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.data, "data", env("CHANCERY_DATA", "./data"), "data directory: JetStream store (DIR/nats), SQLite read model (DIR/chancery.db), generated secrets [CHANCERY_DATA]")
+	fs.StringVar(&o.http, "http", env("CHANCERY_HTTP", "127.0.0.1:8080"), "HTTP listen address [CHANCERY_HTTP]")
+	fs.StringVar(&o.nats.url, "nats", env("CHANCERY_NATS_URL", ""), "external NATS server or cluster, comma-separated URLs; empty runs an embedded server [CHANCERY_NATS_URL]")
+	fs.StringVar(&o.nats.creds, "nats-creds", env("CHANCERY_NATS_CREDS", ""), "NATS credentials file [CHANCERY_NATS_CREDS]")
+	fs.StringVar(&o.nats.user, "nats-user", env("CHANCERY_NATS_USER", ""), "NATS user name [CHANCERY_NATS_USER]")
+	fs.StringVar(&o.nats.password, "nats-password", env("CHANCERY_NATS_PASSWORD", ""), "NATS password [CHANCERY_NATS_PASSWORD]")
+	fs.StringVar(&o.nats.caFile, "nats-ca", env("CHANCERY_NATS_CA", ""), "CA certificate file to verify NATS servers [CHANCERY_NATS_CA]")
+	fs.StringVar(&o.nats.certFile, "nats-cert", env("CHANCERY_NATS_CERT", ""), "client certificate file for NATS mutual TLS [CHANCERY_NATS_CERT]")
+	fs.StringVar(&o.nats.keyFile, "nats-key", env("CHANCERY_NATS_KEY", ""), "client key file for NATS mutual TLS [CHANCERY_NATS_KEY]")
+	fs.StringVar(&o.config, "config", env("CHANCERY_CONFIG", ""), "config file (YAML) [CHANCERY_CONFIG]")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: chancery serve [flags]\n\nRuns the service: NATS JetStream (embedded unless --nats), the SQLite read model and the HTTP API.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, errHelp
+		}
+		return o, usagef("serve: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return o, usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if _, _, err := net.SplitHostPort(o.http); err != nil {
+		return o, usagef("serve: --http %q: %v", o.http, err)
+	}
+	return o, nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := start(ctx, o, getenv, logger)
+	if err != nil {
+		return err
+	}
+	return a.wait(ctx)
+}
+
+// app is a running service.
+type app struct {
+	opts      serveOptions
+	logger    *slog.Logger
+	embedded  *embedded
+	nc        *nats.Conn
+	log       *events.Log
+	db        *projections.DB
+	projector *projections.Projector
+	server    *http.Server
+	listener  net.Listener
+
+	cancelProjector context.CancelFunc
+	projectorDone   chan error
+	serveDone       chan error
+}
+
+// start brings the service up: NATS, the event log, the read model and its
+// projector, and the HTTP server. It returns once the service accepts requests.
+func start(ctx context.Context, o serveOptions, getenv func(string) string, logger *slog.Logger) (a *app, err error) {
+	a = &app{opts: o, logger: logger}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	var cfg Config
+	if o.config != "" {
+		c, err := LoadConfig(o.config, getenv)
+		if err != nil {
+			return nil, err
+		}
+		cfg = *c
+	}
+	if o.nats.url == "" {
+		o.nats.url = cfg.NATS.URL
+	}
+	if err := os.MkdirAll(o.data, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	tokens, err := apiTokens(o.data, cfg, getenv, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	if o.nats.url == "" {
+		if a.embedded, err = startEmbedded(o.data, logger); err != nil {
+			return nil, err
+		}
+		logger.Info("embedded nats started", "store", filepath.Join(o.data, "nats"), "url_file", filepath.Join(o.data, "nats.url"))
+	}
+	if a.nc, err = connect(ctx, o.nats, a.embedded, logger); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(a.nc)
+	if err != nil {
+		return nil, err
+	}
+	replicas := max(cfg.NATS.Replicas, 1)
+	if a.log, err = events.OpenLog(ctx, js, events.LogConfig{Stream: o.stream, Replicas: replicas, Now: o.now}); err != nil {
+		return nil, err
+	}
+	idem, err := events.OpenIdempotency(ctx, js, replicas)
+	if err != nil {
+		return nil, err
+	}
+	dbPath := filepath.Join(o.data, "chancery.db")
+	if a.db, err = projections.Open(ctx, dbPath); err != nil {
+		return nil, err
+	}
+	if a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector")); err != nil {
+		return nil, err
+	}
+	a.projector.BeforeCheckpoint = o.beforeCheckpoint
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancelProjector = cancel
+	a.projectorDone = make(chan error, 1)
+	go func() { a.projectorDone <- a.projector.Run(pctx) }()
+
+	handler := api.New(api.Config{
+		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Tokens: tokens, Logger: logger,
+		Ready: func(context.Context) error {
+			if s := a.nc.Status(); s != nats.CONNECTED {
+				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
+			}
+			return nil
+		},
+	})
+	if a.listener, err = net.Listen("tcp", o.http); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", o.http, err)
+	}
+	a.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	a.serveDone = make(chan error, 1)
+	go func() { a.serveDone <- a.server.Serve(a.listener) }()
+	logger.Info("chancery serving", "http", "http://"+a.listener.Addr().String(), "data", o.data, "read_model", dbPath, "position", a.projector.Position())
+	return a, nil
+}
+
+// addr is where the HTTP server listens.
+func (a *app) addr() string { return a.listener.Addr().String() }
+
+// wait serves until ctx ends (a failed projector does not end it: writes go
+// on and /readyz reports the failure), then shuts down in order: stop accepting and
+// finish in-flight requests, let the projector commit its batch, drain NATS,
+// stop the embedded server, close the read model.
+func (a *app) wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+		a.logger.Info("shutting down")
+	case err = <-a.serveDone:
+		err = fmt.Errorf("http server: %w", err)
+	}
+	return errors.Join(err, a.close())
+}
+
+func (a *app) close() error {
+	var errs []error
+	if a.server != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		errs = append(errs, a.server.Shutdown(sctx))
+		cancel()
+	}
+	if a.cancelProjector != nil {
+		a.cancelProjector()
+		if err := <-a.projectorDone; err != nil {
+			errs = append(errs, fmt.Errorf("projector: %w", err))
+		}
+	}
+	if a.nc != nil {
+		a.nc.Drain()
+		for a.nc.IsDraining() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		a.nc.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.shutdown(a.opts.data)
+	}
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// apiTokens gathers the bearer tokens: CHANCERY_API_TOKEN, the config's
+// api_tokens, or else one generated into DATA/api-token on first start.
+func apiTokens(dataDir string, cfg Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
+	tokens := cfg.tokens()
+	if t := strings.TrimSpace(getenv("CHANCERY_API_TOKEN")); t != "" {
+		tokens = append(tokens, api.Token{Name: "env", Token: t, Scope: api.ScopeAdmin})
+	}
+	if len(tokens) > 0 {
+		return tokens, nil
+	}
+	path := filepath.Join(dataDir, "api-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		logger.Info("using the API token in " + path)
+		return []api.Token{{Name: "local", Token: strings.TrimSpace(string(b)), Scope: api.ScopeAdmin}}, nil
+	}
+	buf := make([]byte, 32)
+	rand.Read(buf)
+	t := base64.RawURLEncoding.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write api token: %w", err)
+	}
+	logger.Info("generated an API token for writes; it is in " + path)
+	return []api.Token{{Name: "local", Token: t, Scope: api.ScopeAdmin}}, nil
+}

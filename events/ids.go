@@ -1,0 +1,56 @@
+package events
+
+import (
+	"crypto/rand"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Id prefixes tell a meeting from a visit at a glance and in a path.
+const (
+	meetingPrefix = "mtg_"
+	visitPrefix   = "vis_"
+	eventPrefix   = "evt_"
+)
+
+// An id is a prefix and a lowercase ULID: sortable by creation time, and made
+// only of characters that are safe in a NATS subject token, a URL and SQL.
+var idPattern = regexp.MustCompile(`^(mtg|vis|evt)_[0-9a-hjkmnp-tv-z]{26}$`)
+
+var (
+	entropyMu sync.Mutex
+	entropy   = ulid.Monotonic(rand.Reader, 0)
+)
+
+func newID(prefix string, now time.Time) string {
+	entropyMu.Lock()
+	id := ulid.MustNew(ulid.Timestamp(now), entropy)
+	entropyMu.Unlock()
+	return prefix + strings.ToLower(id.String())
+}
+
+// NewMeetingID returns a fresh meeting id.
+func NewMeetingID(now time.Time) string { return newID(meetingPrefix, now) }
+
+// NewVisitID returns a fresh visit id.
+func NewVisitID(now time.Time) string { return newID(visitPrefix, now) }
+
+// AggregateTypeOf returns the aggregate type an id belongs to, or "" when the
+// string is not a well-formed meeting or visit id. Nothing that fails this
+// check ever reaches a NATS subject or an SQL statement.
+func AggregateTypeOf(id string) string {
+	if !idPattern.MatchString(id) {
+		return ""
+	}
+	switch id[:4] {
+	case meetingPrefix:
+		return MeetingAggregate
+	case visitPrefix:
+		return VisitAggregate
+	}
+	return ""
+}

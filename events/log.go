@@ -1,0 +1,346 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Stream layout. Every event is stored on
+//
+//	chancery.events.<aggregate type>.<aggregate id>.<event name>
+//
+// so one wildcard selects an aggregate's history (…<id>.*), another all
+// events of one type (…meeting.*.rescheduled), and the concurrency check of
+// an append covers every event of the aggregate whatever its type.
+const (
+	DefaultStream = "CHANCERY_EVENTS"
+	SubjectPrefix = "chancery.events"
+
+	// DuplicateWindow is how long JetStream itself remembers a Nats-Msg-Id.
+	// Idempotency beyond it is kept by the idempotency store.
+	DuplicateWindow = 10 * time.Minute
+
+	// maxBatch is JetStream's limit on one atomic batch.
+	maxBatch = 1000
+)
+
+// LogConfig configures the event log.
+type LogConfig struct {
+	Stream   string           // stream name, DefaultStream when empty
+	Replicas int              // stream replicas: 1 on a single node, 3 on a cluster
+	Now      func() time.Time // the clock stamped on events
+}
+
+// Log is the JetStream event log: the only source of truth.
+type Log struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	name   string
+	now    func() time.Time
+}
+
+// OpenLog creates the event stream if it is missing and returns the log.
+// The stream denies deletes and purges: corrections are new events.
+func OpenLog(ctx context.Context, js jetstream.JetStream, cfg LogConfig) (*Log, error) {
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if cfg.Replicas < 1 {
+		cfg.Replicas = 1
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	sc := jetstream.StreamConfig{
+		Name:               cfg.Stream,
+		Description:        "Chancery events: every announcement and change, immutable",
+		Subjects:           []string{SubjectPrefix + ".>"},
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		Replicas:           cfg.Replicas,
+		Duplicates:         DuplicateWindow,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	}
+	stream, err := js.Stream(ctx, cfg.Stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		stream, err = js.CreateStream(ctx, sc)
+		if err != nil {
+			return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("open stream %s: %w", cfg.Stream, err)
+	default:
+		have := stream.CachedInfo().Config
+		if !have.DenyDelete || !have.DenyPurge {
+			return nil, fmt.Errorf("open stream %s: it allows deletes or purges; an event log must not", cfg.Stream)
+		}
+	}
+	return &Log{js: js, stream: stream, name: cfg.Stream, now: cfg.Now}, nil
+}
+
+// Stream returns the stream's name.
+func (l *Log) Stream() string { return l.name }
+
+// Now returns the log's clock.
+func (l *Log) Now() time.Time { return l.now() }
+
+// LastSeq returns the sequence of the newest event in the stream.
+func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s info: %w", l.name, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Subject returns the subject an event is stored on.
+func Subject(aggType, id, eventType string) string {
+	return SubjectPrefix + "." + aggType + "." + id + "." + strings.TrimPrefix(eventType, aggType+".")
+}
+
+func aggregateFilter(aggType, id string) string {
+	return SubjectPrefix + "." + aggType + "." + id + ".*"
+}
+
+// AppendOptions carry the concurrency and idempotency guards of an append.
+type AppendOptions struct {
+	// ExpectedSeq is the stream sequence of the aggregate's last event as the
+	// caller saw it; 0 means the aggregate must not exist yet.
+	ExpectedSeq uint64
+	// MsgID, when set, becomes Nats-Msg-Id so that JetStream drops a
+	// retried publish of the same command.
+	MsgID string
+}
+
+// Append stores the events of one command on one aggregate. It fails with an
+// ECONFLICT error when another event was appended to the aggregate since
+// ExpectedSeq. Several events are published as one atomic batch: all land or
+// none does. It returns the stream sequence of the last event, and whether
+// JetStream recognised the append as a duplicate of an earlier one.
+func (l *Log) Append(ctx context.Context, envs []Envelope, opt AppendOptions) (last uint64, duplicate bool, err error) {
+	if len(envs) == 0 {
+		return 0, false, errors.New("append: no events")
+	}
+	if len(envs) > maxBatch {
+		return 0, false, fmt.Errorf("append: %d events exceed the batch limit of %d", len(envs), maxBatch)
+	}
+	msgs := make([]*nats.Msg, len(envs))
+	for i, env := range envs {
+		if env.AggregateID != envs[0].AggregateID || env.AggregateType != envs[0].AggregateType {
+			return 0, false, errors.New("append: events of one command must belong to one aggregate")
+		}
+		data, err := json.Marshal(env)
+		if err != nil {
+			return 0, false, fmt.Errorf("append %s: %w", env.Type, err)
+		}
+		m := nats.NewMsg(Subject(env.AggregateType, env.AggregateID, env.Type))
+		m.Data = data
+		m.Header.Set("Chancery-Event-Type", env.Type)
+		msgs[i] = m
+	}
+	first := msgs[0]
+	first.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(opt.ExpectedSeq, 10))
+	first.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, aggregateFilter(envs[0].AggregateType, envs[0].AggregateID))
+	if opt.MsgID != "" {
+		first.Header.Set(jetstream.MsgIDHeader, opt.MsgID)
+	}
+
+	var ack *jetstream.PubAck
+	if len(msgs) == 1 {
+		ack, err = l.js.PublishMsg(ctx, first)
+	} else {
+		ack, err = l.publishBatch(ctx, msgs)
+	}
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return 0, false, Errorf(ECONFLICT, "%s %s was changed by another writer; reload it and try again", envs[0].AggregateType, envs[0].AggregateID)
+		}
+		return 0, false, fmt.Errorf("append %s to %s %s: %w", envs[0].Type, envs[0].AggregateType, envs[0].AggregateID, err)
+	}
+	return ack.Sequence, ack.Duplicate, nil
+}
+
+// publishBatch publishes messages as one JetStream atomic batch (ADR-50):
+// every message but the last is sent without waiting; the last carries the
+// commit flag and receives the acknowledgement for the whole batch.
+func (l *Log) publishBatch(ctx context.Context, msgs []*nats.Msg) (*jetstream.PubAck, error) {
+	nc := l.js.Conn()
+	id := nuid.Next()
+	for i, m := range msgs {
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i == len(msgs)-1 {
+			break
+		}
+		if err := nc.PublishMsg(m); err != nil {
+			return nil, err
+		}
+	}
+	last := msgs[len(msgs)-1]
+	last.Header.Set("Nats-Batch-Commit", "1")
+	resp, err := nc.RequestMsgWithContext(ctx, last)
+	if err != nil {
+		return nil, err
+	}
+	var ack struct {
+		jetstream.PubAck
+		Error *jetstream.APIError `json:"error,omitempty"`
+	}
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return nil, fmt.Errorf("batch ack: %w", err)
+	}
+	if ack.Error != nil {
+		return nil, ack.Error
+	}
+	return &ack.PubAck, nil
+}
+
+// Stored is an envelope as read back from the stream, with the stream's own
+// metadata.
+type Stored struct {
+	Envelope
+	MsgID string // Nats-Msg-Id it was appended with, if any
+}
+
+// Load returns every event of one aggregate in order. An unknown aggregate
+// has no events and no error.
+func (l *Log) Load(ctx context.Context, aggType, id string) ([]Stored, error) {
+	filter := aggregateFilter(aggType, id)
+	var out []Stored
+	seq := uint64(1)
+	for {
+		msg, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load %s %s: %w", aggType, id, err)
+		}
+		st, err := decodeStored(msg.Data, msg.Sequence, msg.Header)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+		seq = msg.Sequence + 1
+	}
+}
+
+// At returns the event stored at a stream sequence.
+func (l *Log) At(ctx context.Context, seq uint64) (Stored, error) {
+	msg, err := l.stream.GetMsg(ctx, seq)
+	if err != nil {
+		return Stored{}, fmt.Errorf("read event at %d: %w", seq, err)
+	}
+	return decodeStored(msg.Data, msg.Sequence, msg.Header)
+}
+
+func decodeStored(data []byte, seq uint64, h nats.Header) (Stored, error) {
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return Stored{}, fmt.Errorf("event at seq %d: %w", seq, err)
+	}
+	env.Seq = seq
+	st := Stored{Envelope: env}
+	if h != nil {
+		st.MsgID = h.Get(jetstream.MsgIDHeader)
+	}
+	return st, nil
+}
+
+// ReadFilter selects events by type and aggregate. Empty fields match all.
+type ReadFilter struct {
+	Type        string // e.g. meeting.rescheduled
+	AggregateID string
+}
+
+// Subject returns the subject filter for f, or an EINVALID error.
+func (f ReadFilter) Subject() (string, error) {
+	aggType, id, name := "*", "*", "*"
+	if f.AggregateID != "" {
+		aggType = AggregateTypeOf(f.AggregateID)
+		if aggType == "" {
+			return "", (&Fields{{Field: "aggregate", Detail: "is not a meeting or visit id"}}).Err()
+		}
+		id = f.AggregateID
+	}
+	if f.Type != "" {
+		if SchemaOf(f.Type) == 0 {
+			return "", (&Fields{{Field: "type", Detail: fmt.Sprintf("%q is not an event type", f.Type)}}).Err()
+		}
+		t, n, _ := strings.Cut(f.Type, ".")
+		if aggType != "*" && aggType != t {
+			return "", (&Fields{{Field: "type", Detail: fmt.Sprintf("%s events do not occur on a %s", f.Type, aggType)}}).Err()
+		}
+		aggType, name = t, n
+	}
+	return SubjectPrefix + "." + aggType + "." + id + "." + name, nil
+}
+
+// errStop ends a Scan early without an error.
+var errStop = errors.New("stop")
+
+// Scan calls fn for every event after the given sequence that matches the
+// filter, in stream order, up to the end of the stream as it was when Scan
+// began or until fn returns ErrStopScan.
+func (l *Log) Scan(ctx context.Context, after uint64, f ReadFilter, fn func(Stored) error) error {
+	subject, err := f.Subject()
+	if err != nil {
+		return err
+	}
+	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    after + 1,
+	})
+	if err != nil {
+		return fmt.Errorf("scan %s after %d: %w", subject, after, err)
+	}
+	if cons.CachedInfo().NumPending == 0 {
+		return nil
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return fmt.Errorf("scan %s: %w", subject, err)
+	}
+	defer it.Stop()
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", subject, err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", subject, err)
+		}
+		st, err := decodeStored(msg.Data(), meta.Sequence.Stream, msg.Headers())
+		if err != nil {
+			return err
+		}
+		if err := fn(st); err != nil {
+			if errors.Is(err, ErrStopScan) {
+				return nil
+			}
+			return err
+		}
+		if meta.NumPending == 0 {
+			return nil
+		}
+	}
+}
+
+// ErrStopScan, returned by a Scan callback, ends the scan without error.
+var ErrStopScan = errStop

@@ -1,0 +1,177 @@
+package events
+
+import (
+	"strings"
+	"time"
+	_ "time/tzdata" // zones must resolve on machines without a zoneinfo database
+)
+
+// Layouts of the two forms a start or end may take.
+const (
+	DateLayout     = "2006-01-02"
+	DateTimeLayout = "2006-01-02T15:04:05"
+)
+
+// Span is when an engagement takes place: either whole days (dates, end
+// inclusive — press releases often give no hour) or local date-times in the
+// IANA zone of the place. The local values and the zone are what was
+// announced; UTC is derived from them, never stored in their place.
+type Span struct {
+	Start    string `json:"start"`
+	End      string `json:"end"`
+	Timezone string `json:"timezone"`
+}
+
+// AllDay reports whether the span is given in whole days.
+func (s Span) AllDay() bool { return len(s.Start) == len(DateLayout) }
+
+// Location returns the span's zone. It falls back to UTC only for spans that
+// were never validated.
+func (s Span) Location() *time.Location {
+	loc, err := loadZone(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// UTC returns the span as an instant range, end exclusive: an all-day span
+// runs from local midnight of its first day to local midnight after its last.
+func (s Span) UTC() (start, end time.Time) {
+	loc := s.Location()
+	if s.AllDay() {
+		a, _ := time.ParseInLocation(DateLayout, s.Start, loc)
+		b, _ := time.ParseInLocation(DateLayout, s.End, loc)
+		return a.UTC(), b.AddDate(0, 0, 1).UTC()
+	}
+	a, _ := time.ParseInLocation(DateTimeLayout, s.Start, loc)
+	b, _ := time.ParseInLocation(DateTimeLayout, s.End, loc)
+	return a.UTC(), b.UTC()
+}
+
+// Dates returns the local calendar dates of the span's first and last day.
+func (s Span) Dates() (first, last string) {
+	return s.Start[:len(DateLayout)], s.End[:len(DateLayout)]
+}
+
+// SpanInput is a span as a client sends it: any field may be empty.
+type SpanInput struct {
+	Start    string
+	End      string
+	Timezone string
+}
+
+// ParseSpan validates and normalises a span. defaultZone is used for all-day
+// spans that name no zone (the zone of the place, or UTC). prefix is put in
+// front of field names, for spans nested in a larger input.
+func ParseSpan(in SpanInput, defaultZone string, prefix string) (Span, Fields) {
+	var errs Fields
+	start, startTimed, ok := parseLocal(in.Start)
+	switch {
+	case strings.TrimSpace(in.Start) == "":
+		errs.Add(prefix+"start", "is required: a date (YYYY-MM-DD) or a local date-time (YYYY-MM-DDTHH:MM[:SS])")
+	case !ok:
+		errs.Add(prefix+"start", "%q is not a date (YYYY-MM-DD) or a local date-time (YYYY-MM-DDTHH:MM[:SS]) without offset", in.Start)
+	}
+	zone := strings.TrimSpace(in.Timezone)
+	if zone == "" {
+		if ok && startTimed {
+			errs.Add(prefix+"timezone", "is required for a timed start: the IANA zone of the place, such as Europe/Moscow")
+		}
+		zone = defaultZone
+		if zone == "" {
+			zone = "UTC"
+		}
+	}
+	loc, zerr := loadZone(zone)
+	if zerr != nil {
+		errs.Add(prefix+"timezone", "%q is not an IANA time zone name", in.Timezone)
+	}
+	if !ok || zerr != nil {
+		if in.End != "" {
+			if _, _, eok := parseLocal(in.End); !eok {
+				errs.Add(prefix+"end", "%q is not a date or a local date-time", in.End)
+			}
+		}
+		return Span{}, errs
+	}
+
+	var end time.Time
+	if strings.TrimSpace(in.End) == "" {
+		end = start
+		if startTimed {
+			end = start.Add(time.Hour)
+		}
+	} else {
+		e, endTimed, eok := parseLocal(in.End)
+		switch {
+		case !eok:
+			errs.Add(prefix+"end", "%q is not a date (YYYY-MM-DD) or a local date-time (YYYY-MM-DDTHH:MM[:SS]) without offset", in.End)
+		case endTimed != startTimed:
+			errs.Add(prefix+"end", "must have the same form as start: both dates or both local date-times")
+		default:
+			end = e
+		}
+	}
+	if len(errs) > 0 {
+		return Span{}, errs
+	}
+	span := Span{Timezone: zone}
+	if startTimed {
+		span.Start, span.End = start.Format(DateTimeLayout), end.Format(DateTimeLayout)
+		a, _ := time.ParseInLocation(DateTimeLayout, span.Start, loc)
+		b, _ := time.ParseInLocation(DateTimeLayout, span.End, loc)
+		if !b.After(a) {
+			errs.Add(prefix+"end", "must be after start")
+		}
+	} else {
+		span.Start, span.End = start.Format(DateLayout), end.Format(DateLayout)
+		if end.Before(start) {
+			errs.Add(prefix+"end", "must not be before start")
+		}
+	}
+	if !errs.empty() {
+		return Span{}, errs
+	}
+	if a, b := span.UTC(); b.Sub(a) > 366*24*time.Hour {
+		errs.Add(prefix+"end", "is more than a year after start")
+		return Span{}, errs
+	}
+	return span, nil
+}
+
+func (f Fields) empty() bool { return len(f) == 0 }
+
+// parseLocal parses a date or a local date-time (seconds optional) as a
+// wall-clock value in UTC. It rejects offsets: the zone is given separately.
+func parseLocal(v string) (t time.Time, timed bool, ok bool) {
+	v = strings.TrimSpace(v)
+	if len(v) == len(DateLayout) {
+		t, err := time.Parse(DateLayout, v)
+		return t, false, err == nil && yearOK(t)
+	}
+	for _, layout := range []string{DateTimeLayout, "2006-01-02T15:04"} {
+		if len(v) == len(layout) {
+			t, err := time.Parse(layout, v)
+			return t, true, err == nil && yearOK(t)
+		}
+	}
+	return time.Time{}, false, false
+}
+
+func yearOK(t time.Time) bool { return t.Year() >= 1800 && t.Year() <= 2200 }
+
+// loadZone resolves an IANA zone name. "Local" and the empty name are not
+// places and are refused.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, Errorf(EINVALID, "not an IANA zone")
+	}
+	return time.LoadLocation(name)
+}
+
+// ValidZone reports whether name is an IANA time zone name.
+func ValidZone(name string) bool {
+	_, err := loadZone(name)
+	return err == nil
+}

@@ -1,0 +1,188 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/chancery/chancery/events"
+)
+
+const utcLayout = "2006-01-02T15:04:05Z"
+
+// state is an aggregate being folded by the projector.
+type state interface {
+	events.Aggregate
+	row(seq uint64) (row, error)
+}
+
+type meetingState struct{ events.Meeting }
+type visitState struct{ events.Visit }
+
+// row is one engagement as stored in the read model.
+type row struct {
+	id, typ, kind, status, country string
+	version                        int
+	startUTC, endUTC               time.Time
+	startDate, endDate             string
+	seq                            uint64
+	doc                            []byte
+	people                         []person
+}
+
+type person struct {
+	role string
+	events.Participant
+}
+
+func (m *meetingState) row(seq uint64) (row, error) {
+	doc, err := json.Marshal(&m.Meeting)
+	if err != nil {
+		return row{}, err
+	}
+	first, last := m.Span().Dates()
+	r := row{
+		id: m.ID, typ: events.MeetingAggregate, version: m.Version, kind: m.Kind, status: m.Status,
+		country: m.Location.Country, startUTC: m.StartUTC, endUTC: m.EndUTC,
+		startDate: first, endDate: last, seq: seq, doc: doc,
+	}
+	for _, p := range m.Participants {
+		r.people = append(r.people, person{role: "participant", Participant: p})
+	}
+	return r, nil
+}
+
+func (v *visitState) row(seq uint64) (row, error) {
+	doc, err := json.Marshal(&v.Visit)
+	if err != nil {
+		return row{}, err
+	}
+	first, last := v.Span().Dates()
+	return row{
+		id: v.ID, typ: events.VisitAggregate, version: v.Version, kind: "visit", status: v.Status,
+		country: v.Destination.Country, startUTC: v.StartUTC, endUTC: v.EndUTC,
+		startDate: first, endDate: last, seq: seq, doc: doc,
+		people: []person{{role: "visitor", Participant: v.Visitor}},
+	}, nil
+}
+
+// batch applies events to the read model inside one transaction: the rows
+// they change and the new position commit together or not at all.
+type batch struct {
+	tx     *sql.Tx
+	states map[string]state
+	seqs   map[string]uint64
+}
+
+func newBatch(tx *sql.Tx) *batch {
+	return &batch{tx: tx, states: map[string]state{}, seqs: map[string]uint64{}}
+}
+
+// apply folds one event into the aggregate's state, loading the state from
+// the read model the first time the batch meets the aggregate.
+func (b *batch) apply(ctx context.Context, env events.Envelope) error {
+	st, ok := b.states[env.AggregateID]
+	if !ok {
+		switch env.AggregateType {
+		case events.MeetingAggregate:
+			st = &meetingState{}
+		case events.VisitAggregate:
+			st = &visitState{}
+		default:
+			return fmt.Errorf("event %s (seq %d): unknown aggregate type %q", env.ID, env.Seq, env.AggregateType)
+		}
+		if env.Version > 1 {
+			var doc string
+			err := b.tx.QueryRowContext(ctx, `SELECT doc FROM engagements WHERE id = ?`, env.AggregateID).Scan(&doc)
+			if err != nil {
+				return fmt.Errorf("event %s (seq %d): load %s %s: %w", env.ID, env.Seq, env.AggregateType, env.AggregateID, err)
+			}
+			if err := json.Unmarshal([]byte(doc), st); err != nil {
+				return fmt.Errorf("event %s (seq %d): decode %s: %w", env.ID, env.Seq, env.AggregateID, err)
+			}
+		}
+		b.states[env.AggregateID] = st
+	}
+	if err := st.Evolve(env); err != nil {
+		return fmt.Errorf("project seq %d: %w", env.Seq, err)
+	}
+	b.seqs[env.AggregateID] = env.Seq
+	return nil
+}
+
+// flush writes every changed aggregate and the new position.
+func (b *batch) flush(ctx context.Context, pos uint64) error {
+	if err := b.writeRows(ctx); err != nil {
+		return err
+	}
+	return b.checkpoint(ctx, pos)
+}
+
+func (b *batch) writeRows(ctx context.Context) error {
+	if len(b.states) == 0 {
+		return nil
+	}
+	upsert, err := b.tx.PrepareContext(ctx, `
+		INSERT INTO engagements (id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			version = excluded.version, kind = excluded.kind, status = excluded.status,
+			country = excluded.country, start_utc = excluded.start_utc, end_utc = excluded.end_utc,
+			start_date = excluded.start_date, end_date = excluded.end_date,
+			last_seq = excluded.last_seq, doc = excluded.doc`)
+	if err != nil {
+		return err
+	}
+	defer upsert.Close()
+	del, err := b.tx.PrepareContext(ctx, `DELETE FROM people WHERE engagement_id = ?`)
+	if err != nil {
+		return err
+	}
+	defer del.Close()
+	ins, err := b.tx.PrepareContext(ctx, `INSERT INTO people (engagement_id, pos, role, name, name_folded, office, country) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+
+	ids := make([]string, 0, len(b.states))
+	for id := range b.states {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r, err := b.states[id].row(b.seqs[id])
+		if err != nil {
+			return err
+		}
+		if _, err := upsert.ExecContext(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country,
+			r.startUTC.UTC().Format(utcLayout), r.endUTC.UTC().Format(utcLayout), r.startDate, r.endDate,
+			int64(r.seq), string(r.doc)); err != nil {
+			return fmt.Errorf("write %s: %w", r.id, err)
+		}
+		if r.version > 1 {
+			if _, err := del.ExecContext(ctx, r.id); err != nil {
+				return fmt.Errorf("write %s: %w", r.id, err)
+			}
+		}
+		for i, p := range r.people {
+			if _, err := ins.ExecContext(ctx, r.id, i, p.role, p.Name, events.FoldName(p.Name), p.Office, p.Country); err != nil {
+				return fmt.Errorf("write %s: %w", r.id, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (b *batch) checkpoint(ctx context.Context, pos uint64) error {
+	_, err := b.tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('position', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(pos, 10))
+	if err != nil {
+		return fmt.Errorf("checkpoint %d: %w", pos, err)
+	}
+	return nil
+}

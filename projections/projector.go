@@ -1,0 +1,250 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chancery/chancery/events"
+)
+
+// maxBatch bounds how many events one transaction applies.
+const maxBatch = 1000
+
+// Projector keeps the read model up to date: it reads the stream from the
+// position after the read model's checkpoint and applies events in batches,
+// each batch and its checkpoint in one transaction.
+//
+// It uses an ordered consumer rather than a server-side durable: the
+// checkpoint that matters is the one stored with the rows, so a deleted or
+// replaced SQLite file simply starts again from its own position, and every
+// replica reads the stream at its own pace with no consumer state to clean up.
+type Projector struct {
+	db     *DB
+	js     jetstream.JetStream
+	stream string
+	log    *slog.Logger
+
+	// BeforeCheckpoint, when set, runs after a batch's rows are written and
+	// before its checkpoint; an error aborts the batch as a crash would.
+	// Tests use it to kill the projector at the worst moment.
+	BeforeCheckpoint func() error
+
+	mu      sync.Mutex
+	pos     uint64
+	changed chan struct{} // closed and replaced whenever pos moves
+	err     error         // why Run stopped, if it failed
+}
+
+// NewProjector returns a projector for db that reads stream.
+func NewProjector(ctx context.Context, db *DB, js jetstream.JetStream, stream string, logger *slog.Logger) (*Projector, error) {
+	pos, err := db.Position(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Projector{db: db, js: js, stream: stream, log: logger, pos: pos, changed: make(chan struct{})}, nil
+}
+
+// Position returns the stream sequence of the last event applied.
+func (p *Projector) Position() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pos
+}
+
+// Err returns the error that stopped the projector, if any.
+func (p *Projector) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// WaitFor blocks until the read model has applied pos, ctx ends, or the
+// projector fails.
+func (p *Projector) WaitFor(ctx context.Context, pos uint64) error {
+	for {
+		p.mu.Lock()
+		cur, ch, perr := p.pos, p.changed, p.err
+		p.mu.Unlock()
+		if cur >= pos {
+			return nil
+		}
+		if perr != nil {
+			return perr
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+func (p *Projector) advance(pos uint64, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.err = err
+	} else {
+		p.pos = pos
+	}
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// Run applies events until ctx ends (returning nil once the batch in hand is
+// committed) or an event cannot be applied (returning why).
+func (p *Projector) Run(ctx context.Context) error {
+	err := p.run(ctx)
+	if err != nil {
+		p.log.Error("projector stopped", "position", p.Position(), "err", err)
+		p.advance(0, err)
+	}
+	return err
+}
+
+func (p *Projector) run(ctx context.Context) error {
+	cons, err := p.js.OrderedConsumer(ctx, p.stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.SubjectPrefix + ".>"},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    p.Position() + 1,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("projector consumer: %w", err)
+	}
+	msgs := make(chan jetstream.Msg, 2*maxBatch)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(maxBatch))
+	if err != nil {
+		return fmt.Errorf("projector consume: %w", err)
+	}
+	defer cc.Stop()
+	p.log.Info("projector started", "position", p.Position())
+
+	batch := make([]jetstream.Msg, 0, maxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-msgs:
+			batch = append(batch[:0], m)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		// A batch in hand is finished even when shutdown has begun.
+		if err := p.applyMsgs(context.WithoutCancel(ctx), batch); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *Projector) applyMsgs(ctx context.Context, msgs []jetstream.Msg) error {
+	envs := make([]events.Envelope, 0, len(msgs))
+	for _, m := range msgs {
+		meta, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("projector: %w", err)
+		}
+		var env events.Envelope
+		if err := json.Unmarshal(m.Data(), &env); err != nil {
+			return fmt.Errorf("projector: event at seq %d: %w", meta.Sequence.Stream, err)
+		}
+		env.Seq = meta.Sequence.Stream
+		envs = append(envs, env)
+	}
+	return p.Apply(ctx, envs)
+}
+
+// Apply applies envelopes, in stream order and all after the current
+// position, in one transaction with the checkpoint.
+func (p *Projector) Apply(ctx context.Context, envs []events.Envelope) error {
+	if len(envs) == 0 {
+		return nil
+	}
+	cur := p.Position()
+	tx, err := p.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projector: begin: %w", err)
+	}
+	defer tx.Rollback()
+	b := newBatch(tx)
+	for _, env := range envs {
+		if env.Seq <= cur {
+			return fmt.Errorf("projector: event at seq %d is not after position %d", env.Seq, cur)
+		}
+		cur = env.Seq
+		if err := b.apply(ctx, env); err != nil {
+			return err
+		}
+	}
+	if err := b.writeRows(ctx); err != nil {
+		return err
+	}
+	if p.BeforeCheckpoint != nil {
+		if err := p.BeforeCheckpoint(); err != nil {
+			return err
+		}
+	}
+	if err := b.checkpoint(ctx, cur); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projector: commit at %d: %w", cur, err)
+	}
+	p.advance(cur, nil)
+	return nil
+}
+
+// CatchUp runs the projector until it has applied target, then stops it.
+func (p *Projector) CatchUp(ctx context.Context, target uint64) error {
+	if p.Position() >= target {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	werr := p.WaitFor(ctx, target)
+	cancel()
+	rerr := <-done
+	if werr != nil && !errors.Is(werr, context.Canceled) {
+		return werr
+	}
+	return rerr
+}
+
+// Lag is how far the projector is behind the stream.
+func (p *Projector) Lag(ctx context.Context) (position, last uint64, err error) {
+	s, err := p.js.Stream(ctx, p.stream)
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.Position(), info.State.LastSeq, nil
+}
+
