@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+const testToken = "test-token-0123456789abcdef"
+
+// clock is a settable clock for the events the service records.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// service is a running `chancery serve` in this process: real embedded NATS,
+// real SQLite file, real HTTP server on a loopback port.
+type service struct {
+	t      *testing.T
+	app    *app
+	base   string
+	dir    string
+	closed bool
+}
+
+func startService(t *testing.T, dir string, tweak ...func(*serveOptions)) *service {
+	t.Helper()
+	o := serveOptions{data: dir, http: "127.0.0.1:0"}
+	for _, f := range tweak {
+		f(&o)
+	}
+	getenv := func(k string) string {
+		if k == "CHANCERY_API_TOKEN" {
+			return testToken
+		}
+		return ""
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	a, err := start(context.Background(), o, getenv, logger)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	s := &service{t: t, app: a, base: "http://" + a.addr(), dir: dir}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *service) stop() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if err := s.app.close(); err != nil {
+		s.t.Errorf("close: %v", err)
+	}
+}
+
+// response is an HTTP answer with its body decoded when it is JSON.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	json   map[string]any
+}
+
+// do sends a request; body may be nil, a []byte, or a value to encode as
+// JSON. Headers come in pairs; "Authorization" defaults to the test token
+// for writes, and "-" as its value sends none.
+func (s *service) do(method, path string, body any, headers ...string) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "-" {
+			req.Header.Del(headers[i])
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := response{status: res.StatusCode, header: res.Header, raw: raw}
+	json.Unmarshal(raw, &r.json)
+	return r
+}
+
+// must fails the test unless the response has the wanted status.
+func (r response) must(t *testing.T, want int) response {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status %d, want %d: %s", r.status, want, r.raw)
+	}
+	return r
+}
+
+func (r response) position(t *testing.T) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(r.header.Get("Chancery-Position"), 10, 64)
+	if err != nil {
+		t.Fatalf("no Chancery-Position header: %v", r.header)
+	}
+	return n
+}
+
+func (r response) str(key string) string {
+	v, _ := r.json[key].(string)
+	return v
+}
+
+// list returns the items under key of a list response.
+func (r response) list(key string) []map[string]any {
+	items, _ := r.json[key].([]any)
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		out[i], _ = it.(map[string]any)
+	}
+	return out
+}
+
+// fieldErrors returns the field names of a problem+json answer.
+func (r response) fieldErrors() []string {
+	var out []string
+	errs, _ := r.json["errors"].([]any)
+	for _, e := range errs {
+		m, _ := e.(map[string]any)
+		f, _ := m["field"].(string)
+		out = append(out, f)
+	}
+	return out
+}
