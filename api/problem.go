@@ -63,4 +63,3 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func invalid(field, detail string) error {
 	return (&events.Fields{{Field: field, Detail: detail}}).Err()
 }
-

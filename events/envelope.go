@@ -39,9 +39,9 @@ type Event interface {
 type Upcaster func(data json.RawMessage) (json.RawMessage, error)
 
 type eventType struct {
-	schema   int                  // the current schema version
-	new      func() Event         // a zero value to decode into
-	upcaster map[int]Upcaster     // from schema n to n+1
+	schema   int              // the current schema version
+	new      func() Event     // a zero value to decode into
+	upcaster map[int]Upcaster // from schema n to n+1
 }
 
 var registry = map[string]*eventType{}

@@ -247,4 +247,3 @@ func (p *Projector) Lag(ctx context.Context) (position, last uint64, err error) 
 	}
 	return p.Position(), info.State.LastSeq, nil
 }
-

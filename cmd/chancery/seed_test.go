@@ -130,9 +130,9 @@ func TestSeedScenarioIsRecordedAndListedBackWithFilters(t *testing.T) {
 		query string
 		want  int
 	}{
-		{"country=RS", 1},  // Vulin's country, not the location's
-		{"country=RU", 1},  // the location's
-		{"country=HU", 0},  // nobody's
+		{"country=RS", 1}, // Vulin's country, not the location's
+		{"country=RU", 1}, // the location's
+		{"country=HU", 0}, // nobody's
 		{"participant=Lavrov", 1},
 		{"participant=sergey%20lavrov", 1},
 		{"participant=Lav", 0}, // whole words only
