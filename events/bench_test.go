@@ -1,0 +1,180 @@
+package events_test
+
+// Benchmarks of the write path, each against the same kind of embedded
+// JetStream server and the same stream config (created by events.OpenLog):
+//
+//	BenchmarkAppend      events.Execute of a ScheduleMeeting on a new id:
+//	                     Load (finds nothing), Decide, Append
+//	BenchmarkAppendLog   Log.Append of a prebuilt one-event envelope
+//	BenchmarkRawPublish  js.PublishMsg of the same bytes and headers: the
+//	                     baseline the other two are compared against
+//
+// Each runs twice: on a default server (as internal/natstest starts it) and
+// on one with SyncAlways (fsync every write, as cmd/chancery runs it).
+// docs/benchmarks.md has the numbers. No timing is asserted.
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/natstest"
+)
+
+// benchModes are the server configurations every benchmark runs under.
+var benchModes = []struct {
+	name       string
+	syncAlways bool
+}{
+	{"default", false},
+	{"sync_always", true},
+}
+
+// benchJS returns a client of a fresh embedded server. Without syncAlways it
+// is exactly natstest's server; with it, the same options plus SyncAlways.
+func benchJS(b *testing.B, syncAlways bool) jetstream.JetStream {
+	b.Helper()
+	if !syncAlways {
+		return natstest.Start(b, "").JS
+	}
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: b.TempDir(), NoSigs: true, NoLog: true,
+		SyncAlways: true,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		b.Fatal("nats-server not ready")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		nc.Close()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return js
+}
+
+// benchLog opens the event log on a fresh server, returning the client too.
+func benchLog(b *testing.B, syncAlways bool) (*events.Log, jetstream.JetStream) {
+	b.Helper()
+	js := benchJS(b, syncAlways)
+	log, err := events.OpenLog(context.Background(), js, events.LogConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return log, js
+}
+
+// benchTalks is a realistic command: talks between two heads of state.
+func benchTalks() *events.ScheduleMeeting {
+	return &events.ScheduleMeeting{
+		Kind:     "talks",
+		Title:    "Talks between the Presidents of Serbia and Russia",
+		Start:    "2025-10-14T10:00",
+		End:      "2025-10-14T12:30",
+		Timezone: "Europe/Moscow",
+		Location: events.Location{City: "Moscow", Country: "RU", Venue: "Kremlin, Catherine Hall"},
+		Participants: []events.Participant{
+			{Name: "Aleksandar Vučić", Office: "President of Serbia", Country: "RS"},
+			{Name: "Vladimir Putin", Office: "President of the Russian Federation", Country: "RU"},
+		},
+		Description: "Bilateral talks on energy cooperation and the long-term gas contract, followed by statements to the press.",
+		Source:      &events.Source{URL: "https://www.predsednik.rs/en/press-center/news/talks-in-moscow", Published: "2025-10-10"},
+	}
+}
+
+// benchEnvelope returns the envelope Execute records for benchTalks, as
+// appended (Seq unset), by executing it once on log.
+func benchEnvelope(b *testing.B, log *events.Log) events.Envelope {
+	b.Helper()
+	_, res, err := events.Execute[events.Meeting](context.Background(), log, events.NewMeetingID(time.Now()), benchTalks(), events.Meta{Actor: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := res.Events[0]
+	env.Seq = 0
+	return env
+}
+
+func reportEventsPerSec(b *testing.B, perOp int) {
+	b.ReportMetric(float64(b.N)*float64(perOp)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkAppend(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			log, _ := benchLog(b, mode.syncAlways)
+			cmd := benchTalks()
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _, err := events.Execute[events.Meeting](ctx, log, events.NewMeetingID(time.Now()), cmd, events.Meta{Actor: "bench"})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportEventsPerSec(b, 1)
+		})
+	}
+}
+
+func BenchmarkAppendLog(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			log, _ := benchLog(b, mode.syncAlways)
+			env := benchEnvelope(b, log)
+			b.ReportAllocs()
+			for b.Loop() {
+				env.AggregateID = events.NewMeetingID(time.Now())
+				if _, _, err := log.Append(ctx, []events.Envelope{env}, events.AppendOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportEventsPerSec(b, 1)
+		})
+	}
+}
+
+func BenchmarkRawPublish(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			log, js := benchLog(b, mode.syncAlways) // creates the stream with the log's config
+			env := benchEnvelope(b, log)
+			data, err := json.Marshal(env)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				id := events.NewMeetingID(time.Now())
+				m := nats.NewMsg(events.SubjectPrefix + ".meeting." + id + ".scheduled")
+				m.Data = data
+				m.Header.Set("Chancery-Event-Type", events.MeetingScheduledType)
+				m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+				m.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, events.SubjectPrefix+".meeting."+id+".*")
+				if _, err := js.PublishMsg(ctx, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportEventsPerSec(b, 1)
+		})
+	}
+}
