@@ -94,7 +94,7 @@ func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 		}
 		if d, err := time.Parse(events.DateLayout, raw); err == nil {
 			*p.date = d.Format(events.DateLayout)
-		} else if t, err := time.Parse(time.RFC3339, raw); err == nil {
+		} else if t, err := parseInstant(raw); err == nil {
 			*p.at = t
 		} else {
 			f.Add(p.name, "%q is not a date (YYYY-MM-DD) or an RFC 3339 time", raw)
@@ -176,7 +176,7 @@ func (s *Server) getEngagement(k *kind) http.HandlerFunc {
 // getAsOf answers with the aggregate as it stood at a past time, folded from
 // the stream: what was known then, not what the read model says now.
 func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, raw string) {
-	at, err := time.Parse(time.RFC3339, raw)
+	at, err := parseInstant(raw)
 	if err != nil {
 		s.writeError(w, r, invalid("as_of", "must be an RFC 3339 time, such as 2022-08-20T12:00:00Z"))
 		return
@@ -294,4 +294,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_after": next})
+}
+
+// parseInstant parses an RFC 3339 time. A "+" offset that arrived unescaped
+// in a query string has become a space; it is read as the "+" it was.
+func parseInstant(raw string) (time.Time, error) {
+	return time.Parse(time.RFC3339, strings.Replace(raw, " ", "+", 1))
 }

@@ -64,3 +64,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// SetMinPositionWait changes how long reads wait for ?min_position.
+func (s *Server) SetMinPositionWait(d time.Duration) { s.wait = d }

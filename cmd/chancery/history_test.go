@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
+	clk := newClock(time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
+	s := startService(t, t.TempDir(), func(o *serveOptions) { o.now = clk.Now })
+	id := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201).str("id")
+	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
+	s.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"}).must(t, 200)
+	clk.Set(time.Date(2022, 8, 21, 9, 0, 0, 0, time.UTC))
+	s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).must(t, 200)
+
+	for _, tc := range []struct {
+		asOf          string
+		status, start string
+		version       float64
+	}{
+		{"2022-08-19T12:00:00Z", "scheduled", "2022-08-22", 1},
+		{"2022-08-20T09:00:00Z", "rescheduled", "2022-08-23", 2}, // inclusive of the instant recorded
+		{"2022-08-20T14:00:00+03:00", "rescheduled", "2022-08-23", 2},
+		{"2022-08-22T00:00:00Z", "cancelled", "2022-08-23", 3},
+	} {
+		r := s.do("GET", "/api/v1/meetings/"+id+"?as_of="+tc.asOf, nil).must(t, 200)
+		if r.str("status") != tc.status || r.str("start") != tc.start || r.json["version"] != tc.version {
+			t.Errorf("as_of %s: status %q start %q version %v, want %q %q %v", tc.asOf, r.str("status"), r.str("start"), r.json["version"], tc.status, tc.start, tc.version)
+		}
+	}
+	s.do("GET", "/api/v1/meetings/"+id+"?as_of=2022-08-18T00:00:00Z", nil).must(t, 404)
+
+	hist := s.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, 200).list("events")
+	if len(hist) != 3 {
+		t.Fatalf("history has %d events, want 3", len(hist))
+	}
+	for i, e := range hist {
+		for _, key := range []string{"seq", "id", "type", "schema", "aggregate_type", "aggregate_id", "version", "recorded_at", "actor", "data"} {
+			if _, ok := e[key]; !ok {
+				t.Errorf("event %d lacks %q: %v", i, key, e)
+			}
+		}
+		if e["version"] != float64(i+1) || e["actor"] != "env" {
+			t.Errorf("event %d: version %v actor %v", i, e["version"], e["actor"])
+		}
+	}
+	data := hist[1]["data"].(map[string]any)
+	if prev := data["previous"].(map[string]any); prev["start"] != "2022-08-22" || data["start"] != "2022-08-23" {
+		t.Errorf("rescheduled event data = %v, want previous and new start", data)
+	}
+}
+
+func TestEventLogPagesAndStreamsInStreamOrder(t *testing.T) {
+	s := startService(t, t.TempDir())
+	talksID, last := recordSeed(t, s)
+	s.do("POST", "/api/v1/meetings/"+talksID+"/postpone", nil).must(t, 200)
+	last++
+
+	var seqs []float64
+	after := 0.0
+	for range 10 {
+		r := s.do("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=3", int(after)), nil).must(t, 200)
+		page := r.list("events")
+		for _, e := range page {
+			seqs = append(seqs, e["seq"].(float64))
+		}
+		if len(page) == 0 {
+			if r.json["next_after"] != after {
+				t.Errorf("empty page next_after = %v, want %v", r.json["next_after"], after)
+			}
+			break
+		}
+		after = r.json["next_after"].(float64)
+	}
+	if len(seqs) != int(last) {
+		t.Fatalf("paged %d events, want %d", len(seqs), last)
+	}
+	for i, sq := range seqs {
+		if sq != float64(i+1) {
+			t.Fatalf("event %d has seq %v: not in stream order", i, sq)
+		}
+	}
+
+	visits := s.do("GET", "/api/v1/events?type=visit.announced", nil).must(t, 200).list("events")
+	if len(visits) != len(seedVisits) {
+		t.Errorf("type filter: %d visit.announced, want %d", len(visits), len(seedVisits))
+	}
+	mine := s.do("GET", "/api/v1/events?aggregate="+talksID, nil).must(t, 200).list("events")
+	if len(mine) != 2 || mine[1]["type"] != "meeting.postponed" {
+		t.Errorf("aggregate filter: %v", mine)
+	}
+
+	req, _ := http.NewRequest("GET", s.base+"/api/v1/events?after=2", nil)
+	req.Header.Set("Accept", "application/x-ndjson")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	var lines int
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var env map[string]any
+		if err := json.NewDecoder(bytes.NewReader(sc.Bytes())).Decode(&env); err != nil {
+			t.Fatalf("line %d: %v", lines+1, err)
+		}
+		lines++
+		if env["seq"] != float64(2+lines) {
+			t.Fatalf("line %d has seq %v", lines, env["seq"])
+		}
+	}
+	if lines != int(last)-2 {
+		t.Errorf("ndjson streamed %d events after 2, want %d", lines, last-2)
+	}
+}
+
+func TestReadsWaitForMinPositionAndGiveUpClearly(t *testing.T) {
+	s := startService(t, t.TempDir())
+	w := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	got := s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", w.position(t)), nil).must(t, 200)
+	if len(got.list("meetings")) != 1 {
+		t.Fatalf("read after write did not see the write: %s", got.raw)
+	}
+	r := s.do("GET", "/api/v1/meetings/"+w.str("id"), nil, "If-None-Match", `"1"`)
+	if r.status != http.StatusNotModified {
+		t.Errorf("If-None-Match with the current version: %d, want 304", r.status)
+	}
+	// A position the stream will not reach in time: a clear 503, not a hang.
+	s.app.server.Handler.(interface{ SetMinPositionWait(time.Duration) }).SetMinPositionWait(200 * time.Millisecond)
+	r = s.do("GET", "/api/v1/meetings?min_position=999", nil)
+	if r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("unreachable min_position: %d %s", r.status, r.raw)
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+	if err != nil {
+		errb.WriteString(err.Error())
+	}
+	return exitCode(err), out.String(), errb.String()
+}
+
+func TestCLIExitCodes(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"version"}, 0, "chancery "},
+		{[]string{}, 2, "no command"},
+		{[]string{"launch"}, 2, `unknown command "launch"`},
+		{[]string{"serve", "--help"}, 0, "-data"},
+		{[]string{"serve", "--bogus"}, 2, "bogus"},
+		{[]string{"serve", "--http", "nonsense"}, 2, "--http"},
+		{[]string{"config", "check"}, 2, "usage"},
+	} {
+		code, out, errOut := runCLI(t, ctx, nil, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
+		}
+	}
+}
+
+func TestConfigCheckNamesKeyAndLine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", `api_tokens:
+  - {name: protocol-office, token: "${PROTOCOL_TOKEN}", scope: write}
+nats:
+  url: ""
+  replicas: 1
+notifier:
+  sweep: "@every 30s"
+  reminders: ["24h", "1h"]
+subscribers:
+  - name: belgrade-desk
+    channel: email
+    to: desk@example.org
+    timezone: Europe/Belgrade
+feeds:
+  - {name: serbia, filter: {countries: [RS]}, token: ""}
+`)
+	env := map[string]string{"PROTOCOL_TOKEN": "a-long-enough-secret-token"}
+	if code, out, errOut := runCLI(t, context.Background(), env, "config", "check", good); code != 0 {
+		t.Fatalf("good config: exit %d: %s %s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		name, body string
+		env        map[string]string
+		want       string
+	}{
+		{"unknown key", "nats:\n  url: \"\"\n  replicaz: 3\n", nil, "line 3"},
+		{"unset env token", "api_tokens:\n  - {name: a, token: \"${NOPE}\", scope: write}\n", nil, "bad.yaml:2: api_tokens[0].token"},
+		{"bad scope", "api_tokens:\n  - name: a\n    token: a-long-enough-secret-token\n    scope: root\n", nil, "bad.yaml:4: api_tokens[0].scope"},
+		{"bad zone", "subscribers:\n  - name: x\n    timezone: Mars/Olympus\n", nil, "bad.yaml:3: subscribers[0].timezone"},
+		{"not yaml", "nats: [\n", nil, "bad.yaml"},
+	} {
+		p := write("bad.yaml", tc.body)
+		code, _, errOut := runCLI(t, context.Background(), tc.env, "config", "check", p)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 naming %q", tc.name, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		err := run(ctx, []string{"serve", "--data", dir, "--http", addr}, func(string) string { return "" }, nil, &bytes.Buffer{}, &stderr)
+		done <- exitCode(err)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service not ready: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// First start: a token for writes, private to the owner, and the NATS URL.
+	info, err := os.Stat(filepath.Join(dir, "api-token"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("api-token: %v %v", info, err)
+	}
+	token, _ := os.ReadFile(filepath.Join(dir, "api-token"))
+	if u, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || !strings.HasPrefix(string(u), "nats://chancery:") || !strings.Contains(string(u), "@127.0.0.1:") {
+		t.Fatalf("nats.url = %q, %v", u, err)
+	}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/meetings", strings.NewReader(`{"kind":"call","title":"Phone call","start":"2022-08-22T11:00","timezone":"Europe/Belgrade","location":{"country":"RS"}}`))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("write with the generated token: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d after shutdown signal:\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nats.url")); !os.IsNotExist(err) {
+		t.Errorf("nats.url left behind after shutdown")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nats", "jetstream")); err != nil {
+		t.Errorf("no JetStream store under DATA/nats: %v", err)
+	}
+}
