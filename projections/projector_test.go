@@ -1,0 +1,140 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chancery/chancery/events"
+)
+
+// envelope builds a recorded event by hand, as the stream would hold it.
+func envelope(t *testing.T, seq uint64, id string, version int, ev events.Event) events.Envelope {
+	t.Helper()
+	data, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.Envelope{
+		Seq: seq, ID: "evt_" + id[4:], Type: ev.EventType(), Schema: events.SchemaOf(ev.EventType()),
+		AggregateType: events.AggregateTypeOf(id), AggregateID: id, Version: version,
+		RecordedAt: time.Date(2022, 8, 19, 10, 0, int(seq), 0, time.UTC), Actor: "test", Data: data,
+	}
+}
+
+func openTestDB(t *testing.T) (*DB, *Projector) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "chancery.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := NewProjector(ctx, db, nil, "unused", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, p
+}
+
+func talks() *events.MeetingScheduled {
+	return &events.MeetingScheduled{
+		Kind: "talks", Title: "Lavrov–Vulin talks",
+		Span:     events.Span{Start: "2022-08-22", End: "2022-08-22", Timezone: "Europe/Moscow"},
+		Location: events.Location{City: "Moscow", Country: "RU"},
+		Participants: []events.Participant{
+			{Name: "Sergey Lavrov", Office: "Minister of Foreign Affairs", Country: "RU"},
+			{Name: "Aleksandar Vulin", Office: "Minister of Internal Affairs", Country: "RS"},
+		},
+	}
+}
+
+func TestProjectorRefusesAnEventAtOrBeforeItsPosition(t *testing.T) {
+	ctx := context.Background()
+	db, p := openTestDB(t)
+	id := events.NewMeetingID(time.Now())
+	if err := p.Apply(ctx, []events.Envelope{envelope(t, 1, id, 1, talks())}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := db.Digest(ctx)
+	resched := envelope(t, 1, id, 2, &events.MeetingRescheduled{Span: events.Span{Start: "2022-08-23", End: "2022-08-23", Timezone: "Europe/Moscow"}})
+	if err := p.Apply(ctx, []events.Envelope{resched}); err == nil {
+		t.Fatal("applying seq 1 twice succeeded")
+	}
+	if after, _ := db.Digest(ctx); !maps.Equal(before, after) {
+		t.Fatal("a refused batch changed the read model")
+	}
+	if pos, _ := db.Position(ctx); pos != 1 {
+		t.Fatalf("position %d, want 1", pos)
+	}
+}
+
+func TestProjectorBatchWithABadEventCommitsNothing(t *testing.T) {
+	ctx := context.Background()
+	db, p := openTestDB(t)
+	id := events.NewMeetingID(time.Now())
+	other := events.NewMeetingID(time.Now())
+	err := p.Apply(ctx, []events.Envelope{
+		envelope(t, 1, id, 1, talks()),
+		envelope(t, 2, other, 1, talks()),
+		envelope(t, 3, id, 3, &events.MeetingPostponed{}), // version 2 is missing
+	})
+	if err == nil {
+		t.Fatal("a version gap was applied")
+	}
+	if pos, _ := db.Position(ctx); pos != 0 {
+		t.Fatalf("position %d after a failed batch, want 0", pos)
+	}
+	if _, _, err := db.Get(ctx, events.MeetingAggregate, id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rows of a failed batch are visible: %v", err)
+	}
+}
+
+func TestProjectorFoldsChangesAcrossBatches(t *testing.T) {
+	ctx := context.Background()
+	db, p := openTestDB(t)
+	id := events.NewMeetingID(time.Now())
+	steps := [][]events.Envelope{
+		{envelope(t, 1, id, 1, talks())},
+		{envelope(t, 2, id, 2, &events.MeetingParticipantsChanged{Participants: []events.Participant{{Name: "Ivica Dačić", Country: "RS"}}})},
+		{envelope(t, 3, id, 3, &events.MeetingRescheduled{Span: events.Span{Start: "2022-08-23T11:00:00", End: "2022-08-23T12:00:00", Timezone: "Europe/Moscow"}}),
+			envelope(t, 4, id, 4, &events.MeetingCancelled{Reason: "called off"})},
+	}
+	for _, s := range steps {
+		if err := p.Apply(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, pos, err := db.Get(ctx, events.MeetingAggregate, id)
+	if err != nil || pos != 4 {
+		t.Fatalf("get: pos %d err %v", pos, err)
+	}
+	var m events.Meeting
+	json.Unmarshal(doc, &m)
+	if m.Version != 4 || m.Status != events.StatusCancelled || m.Start != "2022-08-23T11:00:00" || m.PreviousStart != "2022-08-22" || m.StartUTC != time.Date(2022, 8, 23, 8, 0, 0, 0, time.UTC) {
+		t.Fatalf("folded meeting = %+v", m)
+	}
+	// The participant table follows the change: Lavrov is gone, Dačić found without diacritics.
+	for _, tc := range []struct {
+		person string
+		want   int
+	}{{"Lavrov", 0}, {"dacic", 1}, {"Ivica Dačić", 1}, {"Ivi", 0}} {
+		page, err := db.List(ctx, Query{Type: events.MeetingAggregate, Person: tc.person})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Docs) != tc.want {
+			t.Errorf("person %q: %d results, want %d", tc.person, len(page.Docs), tc.want)
+		}
+	}
+	if page, _ := db.List(ctx, Query{Country: "RU"}); len(page.Docs) != 1 {
+		t.Errorf("country RU (the location) finds %d, want 1", len(page.Docs))
+	}
+	if page, _ := db.List(ctx, Query{Country: "RS"}); len(page.Docs) != 1 {
+		t.Errorf("country RS (a participant) finds %d, want 1", len(page.Docs))
+	}
+}
