@@ -21,7 +21,8 @@ func FoldName(s string) string {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			// combining mark left by decomposition: drop it
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
+			// Mc: spacing vowel signs of Indic scripts belong to the word
 			b.WriteRune(r)
 			space = false
 		default:

@@ -120,8 +120,10 @@ type AppendOptions struct {
 	// ExpectedSeq is the stream sequence of the aggregate's last event as the
 	// caller saw it; 0 means the aggregate must not exist yet.
 	ExpectedSeq uint64
-	// MsgID, when set, becomes Nats-Msg-Id so that JetStream drops a
-	// retried publish of the same command.
+	// MsgID, when set, becomes Nats-Msg-Id. JetStream then drops a second
+	// publish of it within DuplicateWindow — but it checks ExpectedSeq
+	// first, so a retry on the same aggregate must be recognised before
+	// appending, as Execute does by finding the MsgID in the history.
 	MsgID string
 }
 
@@ -294,8 +296,8 @@ func (f ReadFilter) Subject() (string, error) {
 var errStop = errors.New("stop")
 
 // Scan calls fn for every event after the given sequence that matches the
-// filter, in stream order, up to the end of the stream as it was when Scan
-// began or until fn returns ErrStopScan.
+// filter, in stream order, until no matching event is pending (events
+// appended meanwhile are included) or fn returns ErrStopScan.
 func (l *Log) Scan(ctx context.Context, after uint64, f ReadFilter, fn func(Stored) error) error {
 	subject, err := f.Subject()
 	if err != nil {

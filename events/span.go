@@ -44,9 +44,31 @@ func (s Span) UTC() (start, end time.Time) {
 		b, _ := time.ParseInLocation(DateLayout, s.End, loc)
 		return a.UTC(), b.AddDate(0, 0, 1).UTC()
 	}
-	a, _ := time.ParseInLocation(DateTimeLayout, s.Start, loc)
-	b, _ := time.ParseInLocation(DateTimeLayout, s.End, loc)
-	return a.UTC(), b.UTC()
+	return wallClock(s.Start, loc).UTC(), wallClock(s.End, loc).UTC()
+}
+
+// wallClock resolves a local date-time in loc. A time that occurs twice (the
+// hour repeated when summer time ends) is the first occurrence, as RFC 5545
+// says and calendar apps do; Go's own choice is the second. A time in the
+// gap of spring-forward moves forward, as both agree.
+func wallClock(v string, loc *time.Location) time.Time {
+	t, err := time.ParseInLocation(DateTimeLayout, v, loc)
+	if err != nil {
+		return t
+	}
+	start, _ := t.ZoneBounds()
+	if start.IsZero() {
+		return t
+	}
+	_, before := start.Add(-time.Second).Zone()
+	_, now := t.Zone()
+	if before > now { // summer time ended at start: the hour before it repeats
+		earlier := t.Add(-time.Duration(before-now) * time.Second)
+		if earlier.Before(start) && earlier.Format(DateTimeLayout) == t.Format(DateTimeLayout) {
+			return earlier
+		}
+	}
+	return t
 }
 
 // Dates returns the local calendar dates of the span's first and last day.
@@ -119,9 +141,7 @@ func ParseSpan(in SpanInput, defaultZone string, prefix string) (Span, Fields) {
 	span := Span{Timezone: zone}
 	if startTimed {
 		span.Start, span.End = start.Format(DateTimeLayout), end.Format(DateTimeLayout)
-		a, _ := time.ParseInLocation(DateTimeLayout, span.Start, loc)
-		b, _ := time.ParseInLocation(DateTimeLayout, span.End, loc)
-		if !b.After(a) {
+		if a, b := wallClock(span.Start, loc), wallClock(span.End, loc); !b.After(a) {
 			errs.Add(prefix+"end", "must be after start")
 		}
 	} else {
