@@ -68,7 +68,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 	if create {
 		id = k.newID(time.Now())
 	}
-	meta := events.Meta{Actor: t.Name, IfMatch: ifMatch, CorrelationID: requestID(r)}
+	// A create's id was minted here: there is nothing to load. (Not so when
+	// an idempotent retry takes over the id of an attempt that died.)
+	meta := events.Meta{Actor: t.Name, IfMatch: ifMatch, CorrelationID: requestID(r), Fresh: create}
 
 	key := r.Header.Get("Idempotency-Key")
 	var idemKey string
@@ -90,6 +92,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 			s.replay(w, r, k, done)
 			return
 		}
+		meta.Fresh = create && ownedID == id
 		id = ownedID
 		meta.MsgID = idemKey
 	}

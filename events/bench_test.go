@@ -103,7 +103,7 @@ func benchTalks() *events.ScheduleMeeting {
 // appended (Seq unset), by executing it once on log.
 func benchEnvelope(b *testing.B, log *events.Log) events.Envelope {
 	b.Helper()
-	_, res, err := events.Execute[events.Meeting](context.Background(), log, events.NewMeetingID(time.Now()), benchTalks(), events.Meta{Actor: "bench"})
+	_, res, err := events.Execute[events.Meeting](context.Background(), log, events.NewMeetingID(time.Now()), benchTalks(), events.Meta{Actor: "bench", Fresh: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func BenchmarkAppend(b *testing.B) {
 			cmd := benchTalks()
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _, err := events.Execute[events.Meeting](ctx, log, events.NewMeetingID(time.Now()), cmd, events.Meta{Actor: "bench"})
+				_, _, err := events.Execute[events.Meeting](ctx, log, events.NewMeetingID(time.Now()), cmd, events.Meta{Actor: "bench", Fresh: true})
 				if err != nil {
 					b.Fatal(err)
 				}

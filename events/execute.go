@@ -11,6 +11,7 @@ import (
 // commands against the folded state.
 type Aggregate interface {
 	Evolve(Envelope) error
+	Apply(env Envelope, ev Event) error // Evolve with the payload already decoded
 	Decide(cmd any, now time.Time) ([]Event, error)
 }
 
@@ -25,6 +26,10 @@ type Meta struct {
 	// MsgID makes the command idempotent: an event already stored with this
 	// Nats-Msg-Id is returned instead of deciding the command again.
 	MsgID string
+	// Fresh says the caller has just minted id, so the aggregate cannot
+	// exist: Execute skips loading it. The append is still guarded by
+	// ExpectedSeq 0, so a wrong claim fails with ECONFLICT, not a overwrite.
+	Fresh bool
 }
 
 // Result is what one executed command did.
@@ -47,9 +52,12 @@ func Execute[A any, PA interface {
 	if aggType == "" {
 		return nil, Result{}, (&Fields{{Field: "id", Detail: "is not a meeting or visit id"}}).Err()
 	}
-	hist, err := l.Load(ctx, aggType, id)
-	if err != nil {
-		return nil, Result{}, err
+	var hist []Stored
+	if !meta.Fresh {
+		var err error
+		if hist, err = l.Load(ctx, aggType, id); err != nil {
+			return nil, Result{}, err
+		}
 	}
 	agg := PA(new(A))
 	var expected uint64
@@ -103,7 +111,7 @@ func Execute[A any, PA interface {
 	first := last - uint64(len(envs)) + 1
 	for i := range envs {
 		envs[i].Seq = first + uint64(i)
-		if err := agg.Evolve(envs[i]); err != nil {
+		if err := agg.Apply(envs[i], evs[i]); err != nil {
 			return nil, Result{}, err
 		}
 	}

@@ -135,6 +135,11 @@ func (m *Meeting) Evolve(env Envelope) error {
 	if err != nil {
 		return err
 	}
+	return m.Apply(env, ev)
+}
+
+// Apply applies an event already decoded from env.
+func (m *Meeting) Apply(env Envelope, ev Event) error {
 	if env.Version != m.Version+1 {
 		return fmt.Errorf("meeting %s: event %s has version %d, state is at %d", env.AggregateID, env.ID, env.Version, m.Version)
 	}

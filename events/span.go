@@ -2,6 +2,7 @@ package events
 
 import (
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // zones must resolve on machines without a zoneinfo database
 )
@@ -187,8 +188,20 @@ func loadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, Errorf(EINVALID, "not an IANA zone")
 	}
-	return time.LoadLocation(name)
+	if loc, ok := zoneCache.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zoneCache.Store(name, loc)
+	return loc, nil
 }
+
+// zoneCache holds every zone loaded so far: time.LoadLocation reads and
+// parses the zone file on every call.
+var zoneCache sync.Map
 
 // ValidZone reports whether name is an IANA time zone name.
 func ValidZone(name string) bool {

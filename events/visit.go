@@ -90,6 +90,11 @@ func (v *Visit) Evolve(env Envelope) error {
 	if err != nil {
 		return err
 	}
+	return v.Apply(env, ev)
+}
+
+// Apply applies an event already decoded from env.
+func (v *Visit) Apply(env Envelope, ev Event) error {
 	if env.Version != v.Version+1 {
 		return fmt.Errorf("visit %s: event %s has version %d, state is at %d", env.AggregateID, env.ID, env.Version, v.Version)
 	}
