@@ -14,7 +14,11 @@ var foldExtra = strings.NewReplacer("đ", "d", "ł", "l", "ø", "o", "ß", "ss",
 // by single spaces, so that "Dačić", "dacic" and "DAČIĆ" compare equal and a
 // search for a surname matches the whole word only.
 func FoldName(s string) string {
-	s = foldExtra.Replace(strings.ToLower(norm.NFD.String(s)))
+	if isASCII(s) { // decomposition is the costly part; ASCII has nothing to decompose
+		s = strings.ToLower(s)
+	} else {
+		s = foldExtra.Replace(strings.ToLower(norm.NFD.String(s)))
+	}
 	var b strings.Builder
 	space := true
 	for _, r := range s {
@@ -33,4 +37,13 @@ func FoldName(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
