@@ -117,8 +117,12 @@ type Meeting struct {
 	PreviousStart string        `json:"previous_start,omitempty"`
 	StatusReason  string        `json:"status_reason,omitempty"`
 	Outcome       string        `json:"outcome,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	// Sequence counts the changes that matter to someone who has the
+	// meeting in a calendar (time, place, postponement, cancellation): the
+	// iCalendar SEQUENCE.
+	Sequence  int       `json:"sequence"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Span returns when the meeting takes place.
@@ -155,14 +159,18 @@ func (m *Meeting) Apply(env Envelope, ev Event) error {
 		m.PreviousStart = m.Start
 		m.setSpan(e.Span)
 		m.Status, m.StatusReason = StatusRescheduled, e.Reason
+		m.Sequence++
 	case *MeetingRelocated:
 		m.Location = e.Location
+		m.Sequence++
 	case *MeetingParticipantsChanged:
 		m.Participants = e.Participants
 	case *MeetingPostponed:
 		m.Status, m.StatusReason = StatusPostponed, e.Reason
+		m.Sequence++
 	case *MeetingCancelled:
 		m.Status, m.StatusReason = StatusCancelled, e.Reason
+		m.Sequence++
 	case *MeetingHeld:
 		m.Status, m.Outcome = StatusHeld, e.Outcome
 	default:

@@ -69,6 +69,7 @@ type Visit struct {
 	PreviousStart string      `json:"previous_start,omitempty"`
 	StatusReason  string      `json:"status_reason,omitempty"`
 	Outcome       string      `json:"outcome,omitempty"`
+	Sequence      int         `json:"sequence"` // changes that matter to a calendar: see Meeting.Sequence
 	CreatedAt     time.Time   `json:"created_at"`
 	UpdatedAt     time.Time   `json:"updated_at"`
 }
@@ -109,8 +110,10 @@ func (v *Visit) Apply(env Envelope, ev Event) error {
 		v.PreviousStart = v.Start
 		v.setSpan(e.Span)
 		v.Status, v.StatusReason = StatusRescheduled, e.Reason
+		v.Sequence++
 	case *VisitCancelled:
 		v.Status, v.StatusReason = StatusCancelled, e.Reason
+		v.Sequence++
 	case *VisitCompleted:
 		v.Status, v.Outcome = StatusCompleted, e.Outcome
 	default:

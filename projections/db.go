@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
@@ -22,9 +23,10 @@ var migrations embed.FS
 // DB is the read model: one writer connection for the projector, a pool of
 // readers for queries (WAL lets them read while it writes).
 type DB struct {
-	path  string
-	write *sql.DB
-	read  *sql.DB
+	path    string
+	write   *sql.DB
+	read    *sql.DB
+	queries atomic.Int64
 }
 
 // Open opens (creating if needed) the SQLite read model at path and applies

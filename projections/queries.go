@@ -27,6 +27,15 @@ type Query struct {
 	Status   string
 	Limit    int
 	Cursor   string // from a previous page's Next
+
+	// Lists match any of their values; they combine with the fields above.
+	Countries []string
+	People    []string
+	Kinds     []string
+	Statuses  []string
+	// CancelledUntil, when set, drops cancelled engagements that ended
+	// before it: a feed keeps a cancellation only for a while.
+	CancelledUntil time.Time
 }
 
 // Page is one page of results.
@@ -47,53 +56,10 @@ const (
 
 // List returns one page of engagements matching q, ordered by start.
 func (db *DB) List(ctx context.Context, q Query) (Page, error) {
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) {
-		where = append(where, cond)
-		args = append(args, a...)
-	}
-	if q.Type != "" {
-		add("e.type = ?", q.Type)
-	}
-	if q.FromDate != "" {
-		add("e.end_date >= ?", q.FromDate)
-	}
-	if q.ToDate != "" {
-		add("e.start_date <= ?", q.ToDate)
-	}
-	if !q.From.IsZero() {
-		add("e.end_utc > ?", q.From.UTC().Format(utcLayout))
-	}
-	if !q.To.IsZero() {
-		add("e.start_utc < ?", q.To.UTC().Format(utcLayout))
-	}
-	if q.Country != "" {
-		add("(e.country = ? OR EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND p.country = ?))", q.Country, q.Country)
-	}
-	if folded := events.FoldName(q.Person); folded != "" {
-		cond := "EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND instr(' ' || p.name_folded || ' ', ?) > 0"
-		a := []any{" " + folded + " "}
-		if q.Role != "" {
-			cond += " AND p.role = ?"
-			a = append(a, q.Role)
-		}
-		add(cond+")", a...)
-	} else if strings.TrimSpace(q.Person) != "" {
-		add("0")
-	}
-	if q.Kind != "" {
-		add("e.kind = ?", q.Kind)
-	}
-	if q.Status != "" {
-		add("e.status = ?", q.Status)
-	}
-	if q.Cursor != "" {
-		start, id, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		add("(e.start_utc, e.id) > (?, ?)", start, id)
+	db.queries.Add(1)
+	where, args, err := q.where()
+	if err != nil {
+		return Page{}, err
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -140,8 +106,107 @@ func (db *DB) List(ctx context.Context, q Query) (Page, error) {
 	return page, rows.Err()
 }
 
+// where turns a query into SQL conditions and their arguments. Every value
+// is a bound parameter; no input is ever part of the SQL text.
+func (q Query) where() ([]string, []any, error) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if q.Type != "" {
+		add("e.type = ?", q.Type)
+	}
+	if q.FromDate != "" {
+		add("e.end_date >= ?", q.FromDate)
+	}
+	if q.ToDate != "" {
+		add("e.start_date <= ?", q.ToDate)
+	}
+	if !q.From.IsZero() {
+		add("e.end_utc > ?", q.From.UTC().Format(utcLayout))
+	}
+	if !q.To.IsZero() {
+		add("e.start_utc < ?", q.To.UTC().Format(utcLayout))
+	}
+	if q.Country != "" {
+		add("(e.country = ? OR EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND p.country = ?))", q.Country, q.Country)
+	}
+	if folded := events.FoldName(q.Person); folded != "" {
+		cond := "EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND instr(' ' || p.name_folded || ' ', ?) > 0"
+		a := []any{" " + folded + " "}
+		if q.Role != "" {
+			cond += " AND p.role = ?"
+			a = append(a, q.Role)
+		}
+		add(cond+")", a...)
+	} else if strings.TrimSpace(q.Person) != "" {
+		add("0")
+	}
+	if q.Kind != "" {
+		add("e.kind = ?", q.Kind)
+	}
+	if q.Status != "" {
+		add("e.status = ?", q.Status)
+	}
+	if q.Cursor != "" {
+		start, id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, nil, err
+		}
+		add("(e.start_utc, e.id) > (?, ?)", start, id)
+	}
+	inList := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")
+		a := make([]any, len(vals))
+		for i, v := range vals {
+			a[i] = v
+		}
+		add(col+" IN ("+ph+")", a...)
+	}
+	inList("e.kind", q.Kinds)
+	inList("e.status", q.Statuses)
+	if len(q.Countries) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(q.Countries)), ", ")
+		var a []any
+		for _, c := range q.Countries {
+			a = append(a, c)
+		}
+		add("(e.country IN ("+ph+") OR EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND p.country IN ("+ph+")))", append(a, a...)...)
+	}
+	var people []string
+	var pargs []any
+	for _, person := range q.People {
+		if folded := FoldPerson(person); folded != "" {
+			people = append(people, "instr(' ' || p.name_folded || ' ', ?) > 0")
+			pargs = append(pargs, folded)
+		}
+	}
+	if len(people) > 0 {
+		add("EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND ("+strings.Join(people, " OR ")+"))", pargs...)
+	}
+	if !q.CancelledUntil.IsZero() {
+		add("NOT (e.status = 'cancelled' AND e.end_utc < ?)", q.CancelledUntil.UTC().Format(utcLayout))
+	}
+	return where, args, nil
+}
+
+// FoldPerson returns the search form of a person's name: its folded words
+// between spaces, matched against ' ' || name_folded || ' '.
+func FoldPerson(name string) string {
+	if f := events.FoldName(name); f != "" {
+		return " " + f + " "
+	}
+	return ""
+}
+
 // Get returns one engagement's resource and the position it reflects.
 func (db *DB) Get(ctx context.Context, typ, id string) (json.RawMessage, uint64, error) {
+	db.queries.Add(1)
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, 0, err
@@ -180,3 +245,56 @@ func decodeCursor(c string) (start, id string, err error) {
 	}
 	return start, id, nil
 }
+
+// Item is one engagement of a feed.
+type Item struct {
+	Type string          // events.MeetingAggregate or events.VisitAggregate
+	Doc  json.RawMessage // the API resource
+}
+
+// FeedLimit bounds how many engagements one feed holds: calendar clients
+// struggle with feeds of many megabytes.
+const FeedLimit = 20000
+
+// Feed returns every engagement matching q (q.Limit and q.Cursor are
+// ignored), ordered by start, and the position they reflect.
+func (db *DB) Feed(ctx context.Context, q Query) ([]Item, uint64, error) {
+	db.queries.Add(1)
+	where, args, err := q.where()
+	if err != nil {
+		return nil, 0, err
+	}
+	sqlText := "SELECT e.type, e.doc FROM engagements e"
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlText += " ORDER BY e.start_utc, e.id LIMIT ?"
+	args = append(args, FeedLimit)
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	pos, err := position(ctx, tx)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := tx.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("feed: %w", err)
+	}
+	defer rows.Close()
+	var items []Item
+	for rows.Next() {
+		var typ, doc string
+		if err := rows.Scan(&typ, &doc); err != nil {
+			return nil, 0, err
+		}
+		items = append(items, Item{Type: typ, Doc: json.RawMessage(doc)})
+	}
+	return items, pos, rows.Err()
+}
+
+// Queries counts the read queries served, so tests can show that a cached
+// answer touched no SQL.
+func (db *DB) Queries() int64 { return db.queries.Load() }
