@@ -1,21 +1,12 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/problem"
 )
-
-// problem is an RFC 9457 problem details body.
-type problem struct {
-	Type   string              `json:"type"`
-	Title  string              `json:"title"`
-	Status int                 `json:"status"`
-	Detail string              `json:"detail,omitempty"`
-	Errors []events.FieldError `json:"errors,omitempty"`
-}
 
 // statusOf maps a domain error code to its HTTP status: the one place where
 // that decision is made.
@@ -30,12 +21,7 @@ var statusOf = map[string]int{
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string, fields ...events.FieldError) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(problem{
-		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields,
-	})
+	problem.Write(w, status, detail, fields...)
 }
 
 // writeError answers with the problem that err describes. Errors that are not

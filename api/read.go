@@ -134,6 +134,19 @@ func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 
 func (s *Server) getEngagement(k *kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if raw, ok := strings.CutSuffix(r.PathValue("id"), ".ics"); ok && s.calendar != nil {
+			id, err := k.pathID(raw)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if err := s.awaitPosition(r); err != nil {
+				s.readError(w, r, err)
+				return
+			}
+			s.calendar.ServeOne(w, r, k.aggType, id)
+			return
+		}
 		id, err := k.pathID(r.PathValue("id"))
 		if err != nil {
 			s.writeError(w, r, err)

@@ -20,6 +20,11 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /api/v1/events", s.listEvents)
 
+	if s.calendar != nil {
+		m.HandleFunc("GET /calendar.ics", s.calendar.ServeAll)
+		m.HandleFunc("GET /feeds/{file}", s.calendar.ServeNamed)
+	}
+
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/projections"
 )
@@ -17,6 +18,7 @@ type Config struct {
 	Idempotency *events.Idempotency
 	DB          *projections.DB
 	Projector   *projections.Projector
+	Calendar    *calendar.Handler // the iCalendar feeds; nil serves none
 	Tokens      []Token
 	Logger      *slog.Logger
 	// Ready reports whether the NATS connection is up; nil means always.
@@ -31,6 +33,7 @@ type Server struct {
 	idem      *events.Idempotency
 	db        *projections.DB
 	projector *projections.Projector
+	calendar  *calendar.Handler
 	tokens    []Token
 	logger    *slog.Logger
 	ready     func(ctx context.Context) error
@@ -44,7 +47,7 @@ const MaxBody = 1 << 20
 // New returns the API as an http.Handler.
 func New(cfg Config) *Server {
 	s := &Server{
-		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector,
+		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
 		mux: http.NewServeMux(),
 	}

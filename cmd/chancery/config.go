@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/chancery/chancery/api"
+	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
 )
 
@@ -24,6 +26,14 @@ type Config struct {
 	Notifier    NotifierConfig     `yaml:"notifier"`
 	Subscribers []SubscriberConfig `yaml:"subscribers"`
 	Feeds       []FeedConfig       `yaml:"feeds"`
+	Calendar    CalendarConfig     `yaml:"calendar"`
+}
+
+// CalendarConfig configures the iCalendar feeds.
+type CalendarConfig struct {
+	// UIDHost names this deployment in event UIDs (<id>@host). Keep it
+	// stable: a changed UID is a new event to every calendar client.
+	UIDHost string `yaml:"uid_host"`
 }
 
 // TokenConfig is one bearer token.
@@ -88,6 +98,8 @@ type FeedConfig struct {
 func configError(file string, line int, key, format string, args ...any) error {
 	return usagef("%s:%d: %s: %s", file, line, key, fmt.Sprintf(format, args...))
 }
+
+var feedName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -187,12 +199,54 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	if c.NATS.Replicas < 0 || c.NATS.Replicas > 5 {
 		return configError(file, lineOf(root, "nats", "replicas"), "nats.replicas", "must be from 1 to 5")
 	}
+	feedNames := map[string]bool{}
+	for i, f := range c.Feeds {
+		at := func(key string) (int, string) {
+			return lineOf(root, "feeds", fmt.Sprint(i), key), fmt.Sprintf("feeds[%d].%s", i, key)
+		}
+		if !feedName.MatchString(f.Name) {
+			l, k := at("name")
+			return configError(file, l, k, "%q must be 1 to 64 letters, digits, '-' or '_'", f.Name)
+		}
+		if feedNames[f.Name] {
+			l, k := at("name")
+			return configError(file, l, k, "%q is used by another feed", f.Name)
+		}
+		feedNames[f.Name] = true
+		if f.Token != "" && len(f.Token) < 16 {
+			l, k := at("token")
+			return configError(file, l, k, "is shorter than 16 characters")
+		}
+		for j, cc := range f.Filter.Countries {
+			if !events.ValidCountry(cc) {
+				return configError(file, lineOf(root, "feeds", fmt.Sprint(i), "filter", "countries", fmt.Sprint(j)),
+					fmt.Sprintf("feeds[%d].filter.countries[%d]", i, j), "%q is not an ISO 3166-1 alpha-2 code", cc)
+			}
+		}
+		for j, kd := range f.Filter.Kinds {
+			if !slices.Contains(events.Kinds, kd) && kd != "visit" {
+				return configError(file, lineOf(root, "feeds", fmt.Sprint(i), "filter", "kinds", fmt.Sprint(j)),
+					fmt.Sprintf("feeds[%d].filter.kinds[%d]", i, j), "%q is not one of %s, visit", kd, strings.Join(events.Kinds, ", "))
+			}
+		}
+	}
 	for i, s := range c.Subscribers {
 		if s.Timezone != "" && !events.ValidZone(s.Timezone) {
 			return configError(file, lineOf(root, "subscribers", fmt.Sprint(i), "timezone"), fmt.Sprintf("subscribers[%d].timezone", i), "%q is not an IANA time zone", s.Timezone)
 		}
 	}
 	return nil
+}
+
+// calendarFeeds returns the named feeds of the config.
+func (c *Config) calendarFeeds() []calendar.Feed {
+	out := make([]calendar.Feed, len(c.Feeds))
+	for i, f := range c.Feeds {
+		out[i] = calendar.Feed{Name: f.Name, Token: f.Token, Filter: calendar.Filter{
+			Countries: f.Filter.Countries, Participants: f.Filter.Participants, Kinds: f.Filter.Kinds,
+		}}
+	}
+	return out
 }
 
 // tokens returns the API tokens of the config.

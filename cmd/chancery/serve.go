@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/chancery/chancery/api"
+	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/projections"
 )
@@ -108,8 +109,8 @@ type app struct {
 
 // start brings the service up: NATS, the event log, the read model and its
 // projector, and the HTTP server. It returns once the service accepts requests.
-func start(ctx context.Context, o serveOptions, getenv func(string) string, logger *slog.Logger) (a *app, err error) {
-	a = &app{opts: o, logger: logger}
+func start(ctx context.Context, o serveOptions, getenv func(string) string, logger *slog.Logger) (_ *app, err error) {
+	a := &app{opts: o, logger: logger}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -168,8 +169,12 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	a.projectorDone = make(chan error, 1)
 	go func() { a.projectorDone <- a.projector.Run(pctx) }()
 
+	feeds := calendar.NewHandler(calendar.Config{
+		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
+		Logger: logger.With("component", "calendar"),
+	})
 	handler := api.New(api.Config{
-		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Tokens: tokens, Logger: logger,
+		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))

@@ -1,0 +1,363 @@
+package calendar
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/problem"
+	"github.com/chancery/chancery/projections"
+)
+
+// Filter selects what a named feed shows. Empty lists do not filter.
+type Filter struct {
+	Countries    []string
+	Participants []string
+	Kinds        []string
+}
+
+// Feed is a named feed served at /feeds/{name}.ics; with a token it is
+// private (/feeds/{name}.ics?token=...).
+type Feed struct {
+	Name   string
+	Filter Filter
+	Token  string
+}
+
+// Config configures the feed handler.
+type Config struct {
+	DB       *projections.DB
+	Position func() uint64 // the read model's position, known without a query
+	Feeds    []Feed
+	// UIDHost names this deployment in UIDs; keep it stable, or clients
+	// will see every event as new.
+	UIDHost string
+	// Window is how far back a feed starts by default (90 days).
+	Window time.Duration
+	// KeepCancelled is how long a cancelled event stays in feeds after it
+	// would have ended (30 days), so that subscribed clients remove it.
+	KeepCancelled time.Duration
+	Refresh       time.Duration
+	CacheBytes    int
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// Handler serves iCalendar feeds.
+type Handler struct {
+	cfg   Config
+	feeds map[string]Feed
+	cache *cache
+}
+
+// NewHandler returns the feed handler.
+func NewHandler(cfg Config) *Handler {
+	if cfg.Window <= 0 {
+		cfg.Window = 90 * 24 * time.Hour
+	}
+	if cfg.KeepCancelled <= 0 {
+		cfg.KeepCancelled = 30 * 24 * time.Hour
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = DefaultRefresh
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = 64 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{cfg: cfg, feeds: map[string]Feed{}, cache: newCache(cfg.CacheBytes)}
+	for _, f := range cfg.Feeds {
+		h.feeds[f.Name] = f
+	}
+	return h
+}
+
+// request is a parsed feed request.
+type request struct {
+	name   string // file name and calendar name
+	query  projections.Query
+	alarms []Alarm
+	key    string // canonical form of everything that shapes the output
+}
+
+// ServeAll serves /calendar.ics: the whole schedule, filtered by the query.
+func (h *Handler) ServeAll(w http.ResponseWriter, r *http.Request) {
+	req, err := h.parse(r, "chancery", nil)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.serve(w, r, req, "Chancery", false)
+}
+
+// ServeNamed serves /feeds/{name}.ics from the config's feeds. A wrong or
+// missing token on a private feed is a 404, like an unknown name, so that
+// feed names do not leak.
+func (h *Handler) ServeNamed(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	name, ok := strings.CutSuffix(file, ".ics")
+	f, known := h.feeds[name]
+	if !ok || !known {
+		problem.Write(w, http.StatusNotFound, "no such feed")
+		return
+	}
+	if f.Token != "" {
+		given := sha256.Sum256([]byte(r.URL.Query().Get("token")))
+		want := sha256.Sum256([]byte(f.Token))
+		if subtle.ConstantTimeCompare(given[:], want[:]) != 1 {
+			problem.Write(w, http.StatusNotFound, "no such feed")
+			return
+		}
+	}
+	req, err := h.parse(r, name, &f.Filter)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.serve(w, r, req, "Chancery: "+name, f.Token != "")
+}
+
+// parse reads a feed request's filters. A named feed's own filter replaces
+// the query's country, participant and kind.
+func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, error) {
+	v := r.URL.Query()
+	var f events.Fields
+	req := request{name: name}
+	q := &req.query
+	if fixed != nil {
+		q.Countries, q.People, q.Kinds = fixed.Countries, fixed.Participants, fixed.Kinds
+	} else {
+		for _, c := range v["country"] {
+			if !events.ValidCountry(c) {
+				f.Add("country", "%q is not an ISO 3166-1 alpha-2 country code", c)
+			}
+			q.Countries = append(q.Countries, c)
+		}
+		q.People = v["participant"]
+		for _, k := range v["kind"] {
+			if !slices.Contains(events.Kinds, k) && k != "visit" {
+				f.Add("kind", "%q is not one of %s, visit", k, strings.Join(events.Kinds, ", "))
+			}
+			q.Kinds = append(q.Kinds, k)
+		}
+	}
+	for _, s := range v["status"] {
+		switch s {
+		case events.StatusScheduled, events.StatusRescheduled, events.StatusPostponed, events.StatusCancelled, events.StatusHeld, events.StatusCompleted:
+		default:
+			f.Add("status", "%q is not a status", s)
+		}
+		q.Statuses = append(q.Statuses, s)
+	}
+	today := h.cfg.Now().UTC().Truncate(24 * time.Hour)
+	q.FromDate = today.Add(-h.cfg.Window).Format(events.DateLayout)
+	if raw := v.Get("from"); raw != "" {
+		if !parseBound(raw, &q.FromDate, &q.From) {
+			f.Add("from", "%q is not a date (YYYY-MM-DD) or an RFC 3339 time", raw)
+		}
+	}
+	if raw := v.Get("to"); raw != "" {
+		if !parseBound(raw, &q.ToDate, &q.To) {
+			f.Add("to", "%q is not a date (YYYY-MM-DD) or an RFC 3339 time", raw)
+		}
+	}
+	q.CancelledUntil = today.Add(-h.cfg.KeepCancelled)
+	if len(v["alarm"]) > MaxAlarms {
+		f.Add("alarm", "at most %d alarms", MaxAlarms)
+	}
+	for _, a := range v["alarm"] {
+		al, err := ParseAlarm(strings.Replace(a, " ", "+", 1))
+		if err != nil {
+			f.Add("alarm", "%v", err)
+		}
+		req.alarms = append(req.alarms, al)
+	}
+	if err := f.Err(); err != nil {
+		return req, err
+	}
+	// The key: every input that shapes the bytes, in a canonical order.
+	parts := []string{"name=" + name, "day=" + today.Format(events.DateLayout)}
+	add := func(k string, vals []string) {
+		vals = slices.Clone(vals)
+		sort.Strings(vals)
+		for _, x := range vals {
+			parts = append(parts, k+"="+url.QueryEscape(x))
+		}
+	}
+	add("country", q.Countries)
+	add("participant", q.People)
+	add("kind", q.Kinds)
+	add("status", q.Statuses)
+	parts = append(parts, "from="+q.FromDate+q.From.String(), "to="+q.ToDate+q.To.String())
+	for _, a := range req.alarms {
+		parts = append(parts, "alarm="+a.Trigger)
+	}
+	req.key = strings.Join(parts, "&")
+	return req, nil
+}
+
+func parseBound(raw string, date *string, at *time.Time) bool {
+	if d, err := time.Parse(events.DateLayout, raw); err == nil {
+		*date = d.Format(events.DateLayout)
+		*at = time.Time{}
+		return true
+	}
+	t, err := time.Parse(time.RFC3339, strings.Replace(raw, " ", "+", 1))
+	if err != nil {
+		return false
+	}
+	*date, *at = "", t
+	return true
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, title string, private bool) {
+	base := baseURL(r)
+	key := fmt.Sprintf("%s|pos=%d|base=%s", req.key, h.cfg.Position(), base)
+	feed, hit, err := h.cache.get(key, func() (*rendered, error) {
+		items, pos, err := h.cfg.DB.Feed(r.Context(), req.query)
+		if err != nil {
+			return nil, err
+		}
+		h.cfg.Logger.Debug("feed rendered", "feed", req.name, "events", len(items), "position", pos)
+		return h.render(items, Options{Name: title, BaseURL: base, Alarms: req.alarms})
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("X-Cache", map[bool]string{true: "hit", false: "miss"}[hit])
+	if private {
+		hdr.Set("Cache-Control", "private, max-age=300")
+	} else {
+		hdr.Set("Cache-Control", "public, max-age=300")
+	}
+	writeCalendar(w, r, req.name+".ics", feed)
+}
+
+// render renders items once in both encodings.
+func (h *Handler) render(items []projections.Item, opts Options) (*rendered, error) {
+	opts.UIDHost, opts.Refresh = h.cfg.UIDHost, h.cfg.Refresh
+	var body bytes.Buffer
+	if err := Render(&body, items, opts); err != nil {
+		return nil, err
+	}
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(body.Bytes())
+	zw.Close()
+	sum := sha256.Sum256(body.Bytes())
+	return &rendered{
+		body: body.Bytes(), gzipped: gz.Bytes(),
+		etag:     `"` + hex.EncodeToString(sum[:16]) + `"`,
+		modified: lastModified(items),
+	}, nil
+}
+
+// lastModified is the newest change among the items.
+func lastModified(items []projections.Item) time.Time {
+	var latest time.Time
+	for _, it := range items {
+		var v struct {
+			UpdatedAt time.Time `json:"updated_at"`
+		}
+		if json.Unmarshal(it.Doc, &v) == nil && v.UpdatedAt.After(latest) {
+			latest = v.UpdatedAt
+		}
+	}
+	return latest
+}
+
+// writeCalendar answers with a rendered calendar: gzip when the client takes
+// it, 304 on a matching If-None-Match or If-Modified-Since, HEAD and ranges
+// by http.ServeContent.
+func writeCalendar(w http.ResponseWriter, r *http.Request, filename string, f *rendered) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/calendar; charset=utf-8")
+	hdr.Set("Content-Disposition", `inline; filename="`+filename+`"`)
+	hdr.Add("Vary", "Accept-Encoding")
+	body, etag := f.body, f.etag
+	if acceptsGzip(r) {
+		body, etag = f.gzipped, strings.TrimSuffix(f.etag, `"`)+`-gzip"`
+		hdr.Set("Content-Encoding", "gzip")
+	}
+	hdr.Set("ETag", etag)
+	http.ServeContent(w, r, "", f.modified, bytes.NewReader(body))
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(enc, "gzip") && !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") {
+			return true
+		}
+	}
+	return false
+}
+
+// baseURL is the API's address as the client reached it, for event URLs.
+// Only a well-formed host is taken from the request.
+func baseURL(r *http.Request) string {
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/\\@?#\" ") {
+		return ""
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + host
+}
+
+// ServeOne serves a single meeting or visit as a calendar file, to add to a
+// calendar by hand.
+func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id string) {
+	doc, _, err := h.cfg.DB.Get(r.Context(), typ, id)
+	if errors.Is(err, projections.ErrNotFound) {
+		problem.Write(w, http.StatusNotFound, typ+" "+id+" not found")
+		return
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	f, err := h.render([]projections.Item{{Type: typ, Doc: doc}}, Options{Name: "Chancery", BaseURL: baseURL(r)})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-cache")
+	writeCalendar(w, r, id+".ics", f)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var de *events.Error
+	if errors.As(err, &de) && de.Code == events.EINVALID {
+		problem.Write(w, http.StatusBadRequest, de.Message, de.Fields...)
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	problem.Write(w, http.StatusInternalServerError, "internal error; the server log has the details")
+}

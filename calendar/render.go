@@ -1,0 +1,372 @@
+package calendar
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-ical"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
+)
+
+// Options describe a calendar as a whole.
+type Options struct {
+	Name    string        // shown by clients (NAME, X-WR-CALNAME)
+	UIDHost string        // UIDs are <aggregate id>@UIDHost: stable for the life of a meeting
+	BaseURL string        // absolute prefix of the API, for each event's URL; empty omits URL
+	Refresh time.Duration // how often clients should poll (REFRESH-INTERVAL, X-PUBLISHED-TTL)
+	Alarms  []Alarm       // reminders the subscriber asked for, on every event
+}
+
+// DefaultRefresh is the polling interval a feed suggests.
+const DefaultRefresh = time.Hour
+
+const prodID = "-//Chancery//Chancery diplomatic calendar//EN"
+
+// entry is one engagement as the calendar shows it.
+type entry struct {
+	id, status, summary, kind, path string
+	span                            events.Span
+	location, description           string
+	sequence                        int
+	created, updated                time.Time
+}
+
+// decode turns read-model items into calendar entries.
+func decode(items []projections.Item) ([]entry, error) {
+	out := make([]entry, 0, len(items))
+	for _, it := range items {
+		switch it.Type {
+		case events.MeetingAggregate:
+			var m events.Meeting
+			if err := json.Unmarshal(it.Doc, &m); err != nil {
+				return nil, fmt.Errorf("calendar: meeting: %w", err)
+			}
+			out = append(out, meetingEntry(&m))
+		case events.VisitAggregate:
+			var v events.Visit
+			if err := json.Unmarshal(it.Doc, &v); err != nil {
+				return nil, fmt.Errorf("calendar: visit: %w", err)
+			}
+			out = append(out, visitEntry(&v))
+		default:
+			return nil, fmt.Errorf("calendar: unknown engagement type %q", it.Type)
+		}
+	}
+	return out, nil
+}
+
+func meetingEntry(m *events.Meeting) entry {
+	var d strings.Builder
+	if len(m.Participants) > 0 {
+		d.WriteString("Participants:\n")
+		for _, p := range m.Participants {
+			d.WriteString("- " + person(p) + "\n")
+		}
+	}
+	if m.Description != "" {
+		d.WriteString("\n" + m.Description + "\n")
+	}
+	if m.Outcome != "" {
+		d.WriteString("\nOutcome: " + m.Outcome + "\n")
+	}
+	return entry{
+		id: m.ID, status: m.Status, summary: m.Title, kind: m.Kind, path: "/api/v1/meetings/" + m.ID,
+		span: m.Span(), location: place(m.Location.Venue, m.Location.City, m.Location.Country),
+		description: finish(&d, m.Status, m.StatusReason, m.Source),
+		sequence:    m.Sequence, created: m.CreatedAt, updated: m.UpdatedAt,
+	}
+}
+
+func visitEntry(v *events.Visit) entry {
+	var d strings.Builder
+	d.WriteString("Visitor: " + person(v.Visitor) + "\n")
+	if v.Purpose != "" {
+		d.WriteString("\n" + v.Purpose + "\n")
+	}
+	if v.Outcome != "" {
+		d.WriteString("\nOutcome: " + v.Outcome + "\n")
+	}
+	return entry{
+		id: v.ID, status: v.Status, summary: v.Visitor.Name + " visits " + v.Destination.City, kind: "visit",
+		path: "/api/v1/visits/" + v.ID, span: v.Span(), location: place("", v.Destination.City, v.Destination.Country),
+		description: finish(&d, v.Status, v.StatusReason, v.Source),
+		sequence:    v.Sequence, created: v.CreatedAt, updated: v.UpdatedAt,
+	}
+}
+
+// person writes "Name, Office (Country)" with whatever of it is known.
+func person(p events.Participant) string {
+	s := p.Name
+	if p.Office != "" {
+		s += ", " + p.Office
+	}
+	if p.Country != "" {
+		s += " (" + events.CountryName(p.Country) + ")"
+	}
+	return s
+}
+
+func place(venue, city, country string) string {
+	var parts []string
+	for _, p := range []string{venue, city, events.CountryName(country)} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func finish(d *strings.Builder, status, reason string, src *events.Source) string {
+	switch status {
+	case events.StatusCancelled, events.StatusPostponed, events.StatusRescheduled:
+		d.WriteString("\nStatus: " + status)
+		if reason != "" {
+			d.WriteString(" (" + reason + ")")
+		}
+		d.WriteString("\n")
+	}
+	if src != nil && src.URL != "" {
+		d.WriteString("\nSource: " + src.URL)
+		if src.Published != "" {
+			d.WriteString(" (published " + src.Published + ")")
+		}
+		d.WriteString("\n")
+	}
+	return strings.TrimSpace(d.String())
+}
+
+// Render writes items as one iCalendar object: every line escaped, folded at
+// 75 octets and ended with CRLF, a VTIMEZONE for every zone a timed event
+// uses, and the same bytes for the same items and options.
+func Render(w io.Writer, items []projections.Item, opts Options) error {
+	entries, err := decode(items)
+	if err != nil {
+		return err
+	}
+	if opts.Refresh <= 0 {
+		opts.Refresh = DefaultRefresh
+	}
+	if opts.UIDHost == "" {
+		opts.UIDHost = "chancery"
+	}
+	if opts.Name == "" {
+		opts.Name = "Chancery"
+	}
+	cal := ical.NewCalendar()
+	setRaw(cal.Props, ical.PropProductID, prodID)
+	setRaw(cal.Props, ical.PropVersion, "2.0")
+	setRaw(cal.Props, ical.PropCalendarScale, "GREGORIAN")
+	setRaw(cal.Props, ical.PropMethod, "PUBLISH")
+	setRaw(cal.Props, ical.PropName, escapeText(opts.Name))
+	setRaw(cal.Props, "X-WR-CALNAME", escapeText(opts.Name))
+	refresh := duration(opts.Refresh)
+	p := ical.NewProp(ical.PropRefreshInterval)
+	p.Params.Set(ical.ParamValue, "DURATION")
+	p.Value = refresh
+	cal.Props.Set(p)
+	setRaw(cal.Props, "X-PUBLISHED-TTL", refresh)
+
+	cal.Children = append(cal.Children, timezones(entries)...)
+	for _, e := range entries {
+		cal.Children = append(cal.Children, vevent(e, opts))
+	}
+	fw := NewFoldingWriter(w)
+	if err := ical.NewEncoder(fw).Encode(cal); err != nil {
+		return fmt.Errorf("calendar: encode: %w", err)
+	}
+	return fw.Flush()
+}
+
+// timezones returns a VTIMEZONE for each zone used by a timed entry,
+// covering the years its entries span. A calendar with no timed entry still
+// carries UTC's: RFC 5545 wants at least one component in every calendar.
+func timezones(entries []entry) []*ical.Component {
+	type yearSpan struct{ from, to time.Time }
+	zones := map[string]*yearSpan{}
+	for _, e := range entries {
+		if e.span.AllDay() {
+			continue
+		}
+		a, b := e.span.UTC()
+		if z, ok := zones[e.span.Timezone]; ok {
+			z.from, z.to = minTime(z.from, a), maxTime(z.to, b)
+		} else {
+			zones[e.span.Timezone] = &yearSpan{a, b}
+		}
+	}
+	if len(entries) == 0 {
+		t := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+		zones["UTC"] = &yearSpan{t, t}
+	}
+	names := make([]string, 0, len(zones))
+	for n := range zones {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]*ical.Component, 0, len(names))
+	for _, n := range names {
+		z := zones[n]
+		out = append(out, VTimezone(events.Span{Timezone: n}.Location(), z.from, z.to))
+	}
+	return out
+}
+
+func vevent(e entry, opts Options) *ical.Component {
+	ev := ical.NewEvent()
+	p := ev.Props
+	setRaw(p, ical.PropUID, e.id+"@"+opts.UIDHost)
+	setRaw(p, ical.PropSequence, strconv.Itoa(e.sequence))
+	// DTSTAMP is the last change, not the time of rendering: the same read
+	// model must give the same bytes, or ETags would lie.
+	setRaw(p, ical.PropDateTimeStamp, utc(e.updated))
+	setRaw(p, ical.PropCreated, utc(e.created))
+	setRaw(p, ical.PropLastModified, utc(e.updated))
+
+	start, end := e.span.Start, e.span.End
+	if e.span.AllDay() {
+		s, _ := time.Parse(events.DateLayout, start)
+		x, _ := time.Parse(events.DateLayout, end)
+		p.Set(dateProp(ical.PropDateTimeStart, s))
+		p.Set(dateProp(ical.PropDateTimeEnd, x.AddDate(0, 0, 1))) // exclusive
+	} else {
+		p.Set(localProp(ical.PropDateTimeStart, start, e.span.Timezone))
+		p.Set(localProp(ical.PropDateTimeEnd, end, e.span.Timezone))
+	}
+
+	summary := e.summary
+	status := "CONFIRMED"
+	switch e.status {
+	case events.StatusCancelled:
+		status, summary = "CANCELLED", "Cancelled: "+summary
+	case events.StatusPostponed:
+		status, summary = "TENTATIVE", "Postponed: "+summary
+	}
+	setRaw(p, ical.PropStatus, status)
+	setRaw(p, ical.PropSummary, escapeText(summary))
+	if e.location != "" {
+		setRaw(p, ical.PropLocation, escapeText(e.location))
+	}
+	if e.description != "" {
+		setRaw(p, ical.PropDescription, escapeText(e.description))
+	}
+	setRaw(p, ical.PropCategories, escapeText(e.kind))
+	if opts.BaseURL != "" {
+		setRaw(p, ical.PropURL, strings.TrimRight(opts.BaseURL, "/")+e.path)
+	}
+	// Subscribers follow these meetings; they do not attend them.
+	setRaw(p, ical.PropTransparency, "TRANSPARENT")
+	org := ical.NewProp(ical.PropOrganizer)
+	org.Params.Set(ical.ParamCommonName, "Chancery")
+	org.Value = "mailto:calendar@" + opts.UIDHost
+	p.Set(org)
+
+	for _, a := range opts.Alarms {
+		al := ical.NewComponent(ical.CompAlarm)
+		setRaw(al.Props, ical.PropAction, "DISPLAY")
+		setRaw(al.Props, ical.PropTrigger, a.Trigger)
+		setRaw(al.Props, ical.PropDescription, escapeText(summary))
+		ev.Children = append(ev.Children, al)
+	}
+	return ev.Component
+}
+
+func setRaw(props ical.Props, name, value string) {
+	p := ical.NewProp(name)
+	p.Value = value
+	props.Set(p)
+}
+
+func dateProp(name string, d time.Time) *ical.Prop {
+	p := ical.NewProp(name)
+	p.Params.Set(ical.ParamValue, "DATE")
+	p.Value = d.Format("20060102")
+	return p
+}
+
+func localProp(name, local, zone string) *ical.Prop {
+	t, _ := time.Parse(events.DateTimeLayout, local)
+	p := ical.NewProp(name)
+	p.Params.Set(ical.ParamTimezoneID, zone)
+	p.Value = t.Format("20060102T150405")
+	return p
+}
+
+func utc(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+
+// escapeText escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon,
+// comma, and every line break as \n, so no input can end a content line.
+// Other control characters are dropped.
+func escapeText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == ';':
+			b.WriteString(`\;`)
+		case c == ',':
+			b.WriteString(`\,`)
+		case c == '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			b.WriteString(`\n`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			// not allowed in TEXT
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// duration formats a positive duration as an RFC 5545 DURATION.
+func duration(d time.Duration) string {
+	if d <= 0 {
+		return "PT0S"
+	}
+	s := "P"
+	if days := d / (24 * time.Hour); days > 0 && d%(24*time.Hour) == 0 {
+		return s + strconv.Itoa(int(days)) + "D"
+	}
+	s += "T"
+	if h := d / time.Hour; h > 0 {
+		s += strconv.Itoa(int(h)) + "H"
+		d -= h * time.Hour
+	}
+	if m := d / time.Minute; m > 0 {
+		s += strconv.Itoa(int(m)) + "M"
+		d -= m * time.Minute
+	}
+	if sec := d / time.Second; sec > 0 {
+		s += strconv.Itoa(int(sec)) + "S"
+	}
+	return s
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

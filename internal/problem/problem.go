@@ -1,0 +1,29 @@
+// Package problem writes RFC 9457 problem details, the one error format of
+// every Chancery HTTP endpoint.
+package problem
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/chancery/chancery/events"
+)
+
+// Body is an RFC 9457 problem details document.
+type Body struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail,omitempty"`
+	Errors []events.FieldError `json:"errors,omitempty"`
+}
+
+// Write answers with a problem of the given status.
+func Write(w http.ResponseWriter, status int, detail string, fields ...events.FieldError) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Body{
+		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields,
+	})
+}
