@@ -233,7 +233,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, tit
 	base := baseURL(r)
 	key := fmt.Sprintf("%s|pos=%d|base=%s", req.key, h.cfg.Position(), base)
 	feed, hit, err := h.cache.get(key, func() (*rendered, error) {
-		items, pos, err := h.cfg.DB.Feed(r.Context(), req.query)
+		// Others may wait on this render: it must not end with this client.
+		items, pos, err := h.cfg.DB.Feed(context.WithoutCancel(r.Context()), req.query)
 		if err != nil {
 			return nil, err
 		}
