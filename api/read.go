@@ -30,10 +30,12 @@ func (s *Server) awaitPosition(r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
 	defer cancel()
 	if err := s.projector.WaitFor(ctx, n); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return errNotCaughtUp{want: n, have: s.projector.Position()}
+		if r.Context().Err() != nil {
+			return err // the client left
 		}
-		return err
+		// Not there in time, or the projector is failing and retrying:
+		// either way the client should come back shortly.
+		return errNotCaughtUp{want: n, have: s.projector.Position()}
 	}
 	return nil
 }

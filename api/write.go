@@ -44,8 +44,23 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, t Token, k *kin
 }
 
 // Idempotency claims older than this are taken to belong to a request
-// whose process died, and are taken over by the retry.
+// whose process died, and are taken over by the retry. It is longer than
+// writeTimeout, so a live request's claim is never taken.
 const staleClaim = 15 * time.Second
+
+// writeTimeout bounds one command's load, decide and append.
+const writeTimeout = 10 * time.Second
+
+// refusedBeforeAppend reports whether err says for certain that the command
+// stored nothing: it was refused by validation, by the aggregate, or by the
+// stream's concurrency guard.
+func refusedBeforeAppend(err error) bool {
+	switch events.ErrorCode(err) {
+	case events.EINVALID, events.ENOTFOUND, events.EPRECONDITION, events.ETRANSITION, events.EUNCHANGED, events.ECONFLICT:
+		return true
+	}
+	return false
+}
 
 // write decodes a command, executes it and answers with the resource. An
 // empty id means the command creates a new aggregate.
@@ -73,8 +88,8 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 	meta := events.Meta{Actor: t.Name, IfMatch: ifMatch, CorrelationID: requestID(r), Fresh: create}
 
 	key := r.Header.Get("Idempotency-Key")
-	var idemKey string
-	var fp string
+	var idemKey, fp string
+	var claimRev uint64
 	if key != "" {
 		if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) }) >= 0 {
 			s.writeError(w, r, invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters"))
@@ -83,7 +98,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 		idemKey = events.IdempotencyKey(t.Name, key)
 		sum := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "\n" + r.Header.Get("If-Match") + "\n" + string(body)))
 		fp = hex.EncodeToString(sum[:])
-		done, ownedID, err := s.claim(ctx, idemKey, fp, id)
+		done, ownedID, rev, err := s.claim(ctx, idemKey, fp, id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -95,13 +110,24 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 		meta.Fresh = create && ownedID == id
 		id = ownedID
 		meta.MsgID = idemKey
+		claimRev = rev
 	}
 
-	agg, res, err := k.execute(ctx, s.log, id, cmd, meta)
+	// A client that hangs up does not stop a write half way: the event may
+	// be stored by then, and the idempotency record must say so.
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	agg, res, err := k.execute(ectx, s.log, id, cmd, meta)
 	if err != nil {
-		if idemKey != "" {
-			// Nothing was recorded: free the key so a corrected retry can run.
-			s.idem.Release(context.WithoutCancel(ctx), idemKey)
+		if idemKey != "" && refusedBeforeAppend(err) {
+			// Nothing was recorded: free the key so a corrected retry can
+			// run. Any other error (a timeout, a lost connection) may have
+			// come after the event was stored; the claim stays, and a retry
+			// takes it over once it is stale and finds the event by its
+			// Nats-Msg-Id.
+			if err := s.idem.Release(ectx, idemKey, claimRev); err != nil {
+				s.logger.Warn("idempotency key not released", "key", idemKey, "err", err)
+			}
 		}
 		s.writeError(w, r, err)
 		return
@@ -112,7 +138,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 	}
 	if idemKey != "" {
 		rec := events.IdempotencyRecord{Fingerprint: fp, AggregateID: res.Events[0].AggregateID, Status: status, Version: res.Version, Position: res.Position, StartedAt: time.Now()}
-		if err := s.idem.Complete(context.WithoutCancel(ctx), idemKey, rec); err != nil {
+		if err := s.idem.Complete(ectx, idemKey, rec); err != nil {
 			// The event is stored: answer it. A retry will find the event
 			// by its Nats-Msg-Id in the aggregate's history.
 			s.logger.Warn("idempotency record not saved", "key", idemKey, "err", err)
@@ -124,32 +150,33 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 // claim takes an idempotency key for this request. It returns the record of
 // an earlier request that finished (to replay), or the aggregate id this
 // request must use: its own, or that of an earlier attempt that died.
-func (s *Server) claim(ctx context.Context, key, fp, id string) (*events.IdempotencyRecord, string, error) {
+// The revision returned is that of this request's claim.
+func (s *Server) claim(ctx context.Context, key, fp, id string) (*events.IdempotencyRecord, string, uint64, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		prev, rev, err := s.idem.Claim(ctx, key, events.IdempotencyRecord{Fingerprint: fp, AggregateID: id, StartedAt: time.Now()})
 		switch {
 		case err != nil:
-			return nil, "", err
+			return nil, "", 0, err
 		case prev == nil:
-			return nil, id, nil
+			return nil, id, rev, nil
 		case prev.Fingerprint != fp:
-			return nil, "", events.Errorf(events.EIDEMPOTENCY, "Idempotency-Key was already used for a different request")
+			return nil, "", 0, events.Errorf(events.EIDEMPOTENCY, "Idempotency-Key was already used for a different request")
 		case prev.Status != 0:
-			return prev, "", nil
+			return prev, "", 0, nil
 		case time.Since(prev.StartedAt) > staleClaim:
 			rec := *prev
 			rec.StartedAt = time.Now()
-			if err := s.idem.TakeOver(ctx, key, rev, rec); err == nil {
-				return nil, rec.AggregateID, nil
+			if newRev, err := s.idem.TakeOver(ctx, key, rev, rec); err == nil {
+				return nil, rec.AggregateID, newRev, nil
 			}
 			continue
 		case time.Now().After(deadline):
-			return nil, "", events.Errorf(events.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry later")
+			return nil, "", 0, events.Errorf(events.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry later")
 		}
 		select {
 		case <-ctx.Done():
-			return nil, "", ctx.Err()
+			return nil, "", 0, ctx.Err()
 		case <-time.After(25 * time.Millisecond):
 		}
 	}

@@ -92,6 +92,15 @@ func Execute[A any, PA interface {
 		}
 	}
 	last, dup, err := l.Append(ctx, envs, AppendOptions{ExpectedSeq: expected, MsgID: meta.MsgID})
+	if err != nil && meta.MsgID != "" && ErrorCode(err) == ECONFLICT {
+		// The race may have been lost to an earlier attempt of this very
+		// command, stored after we loaded: then it is a duplicate.
+		if prev, res, ok, lerr := findMsgID[A, PA](ctx, l, aggType, id, meta.MsgID); lerr != nil {
+			return nil, Result{}, lerr
+		} else if ok {
+			return prev, res, nil
+		}
+	}
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -116,6 +125,27 @@ func Execute[A any, PA interface {
 		}
 	}
 	return agg, Result{Events: envs, Version: version + len(envs), Position: last}, nil
+}
+
+// findMsgID folds an aggregate's history up to the event stored with msgID.
+func findMsgID[A any, PA interface {
+	*A
+	Aggregate
+}](ctx context.Context, l *Log, aggType, id, msgID string) (PA, Result, bool, error) {
+	hist, err := l.Load(ctx, aggType, id)
+	if err != nil {
+		return nil, Result{}, false, err
+	}
+	agg := PA(new(A))
+	for _, st := range hist {
+		if err := agg.Evolve(st.Envelope); err != nil {
+			return nil, Result{}, false, err
+		}
+		if st.MsgID == msgID {
+			return agg, Result{Events: []Envelope{st.Envelope}, Version: st.Version, Position: st.Seq, Duplicate: true}, true, nil
+		}
+	}
+	return nil, Result{}, false, nil
 }
 
 // FoldUntil folds an aggregate's events for as long as keep says yes. It

@@ -63,15 +63,16 @@ func IdempotencyKey(actor, key string) string {
 	return "idem-" + hex.EncodeToString(sum[:20])
 }
 
-// Claim records rec under key if the key is new, and returns nil. If the key
-// is already there, it returns the record stored and its revision.
+// Claim records rec under key if the key is new, and returns nil and the
+// revision of the claim. If the key is already there, it returns the record
+// stored and its revision.
 func (s *Idempotency) Claim(ctx context.Context, key string, rec IdempotencyRecord) (*IdempotencyRecord, uint64, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return nil, 0, err
 	}
-	if _, err := s.kv.Create(ctx, key, data); err == nil {
-		return nil, 0, nil
+	if rev, err := s.kv.Create(ctx, key, data); err == nil {
+		return nil, rev, nil
 	} else if !errors.Is(err, jetstream.ErrKeyExists) {
 		return nil, 0, fmt.Errorf("claim idempotency key: %w", err)
 	}
@@ -91,16 +92,18 @@ func (s *Idempotency) Claim(ctx context.Context, key string, rec IdempotencyReco
 }
 
 // TakeOver claims a key whose earlier owner stopped before finishing; it
-// fails when somebody else changed the record since revision.
-func (s *Idempotency) TakeOver(ctx context.Context, key string, revision uint64, rec IdempotencyRecord) error {
+// fails when somebody else changed the record since revision. It returns the
+// revision of the new claim.
+func (s *Idempotency) TakeOver(ctx context.Context, key string, revision uint64, rec IdempotencyRecord) (uint64, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := s.kv.Update(ctx, key, data, revision); err != nil {
-		return fmt.Errorf("take over idempotency key: %w", err)
+	rev, err := s.kv.Update(ctx, key, data, revision)
+	if err != nil {
+		return 0, fmt.Errorf("take over idempotency key: %w", err)
 	}
-	return nil
+	return rev, nil
 }
 
 // Complete records the outcome of the request that claimed key.
@@ -116,10 +119,20 @@ func (s *Idempotency) Complete(ctx context.Context, key string, rec IdempotencyR
 }
 
 // Release forgets a claim whose request recorded nothing, so that a retry
-// runs afresh.
-func (s *Idempotency) Release(ctx context.Context, key string) error {
-	if err := s.kv.Delete(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+// runs afresh. It deletes the key only while it still holds the claim made
+// at revision: a claim taken over by a retry stays.
+func (s *Idempotency) Release(ctx context.Context, key string, revision uint64) error {
+	err := s.kv.Delete(ctx, key, jetstream.LastRevision(revision))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !claimMoved(err) {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil
+}
+
+// claimMoved reports whether a write guarded by a revision failed because
+// the key has changed since: another request owns it now.
+func claimMoved(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }

@@ -304,13 +304,17 @@ func (l *Log) Scan(ctx context.Context, after uint64, f ReadFilter, fn func(Stor
 		return err
 	}
 	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subject},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    after + 1,
+		FilterSubjects:    []string{subject},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       after + 1,
+		InactiveThreshold: scanInactive,
 	})
 	if err != nil {
 		return fmt.Errorf("scan %s after %d: %w", subject, after, err)
 	}
+	// Every scan (every GET of the event log) makes a consumer: delete it
+	// at once rather than leave it to the server's inactivity sweep.
+	defer DeleteConsumer(ctx, l.stream, cons)
 	if cons.CachedInfo().NumPending == 0 {
 		return nil
 	}
@@ -342,6 +346,23 @@ func (l *Log) Scan(ctx context.Context, after uint64, f ReadFilter, fn func(Stor
 			return nil
 		}
 	}
+}
+
+// scanInactive is how long the server keeps a scan's consumer after its
+// client vanished without deleting it.
+const scanInactive = 30 * time.Second
+
+// DeleteConsumer deletes the server-side consumer behind an ordered
+// consumer, even when ctx has ended. Errors are ignored: the consumer's
+// inactivity threshold removes it anyway.
+func DeleteConsumer(ctx context.Context, s jetstream.Stream, c jetstream.Consumer) {
+	info := c.CachedInfo()
+	if info == nil {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = s.DeleteConsumer(dctx, info.Name)
 }
 
 // ErrStopScan, returned by a Scan callback, ends the scan without error.

@@ -682,6 +682,15 @@ func TestScanFiltersByTypeAndAggregateInStreamOrder(t *testing.T) {
 			t.Errorf("Scan = %v, want %v", err, boom)
 		}
 	})
+	t.Run("no consumer is left behind", func(t *testing.T) {
+		info, err := tl.Log.stream.Info(tl.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Consumers != 0 {
+			t.Errorf("after %d scans the stream has %d consumers, want 0", len(tests)+3, info.State.Consumers)
+		}
+	})
 	t.Run("invalid filter is refused before reading", func(t *testing.T) {
 		called := false
 		err := tl.Scan(tl.ctx, 0, ReadFilter{AggregateID: "a.>"}, func(Stored) error { called = true; return nil })
@@ -832,25 +841,25 @@ func TestIdempotencyClaimCompleteRelease(t *testing.T) {
 	started := releaseDay
 	claim := IdempotencyRecord{Fingerprint: "sha256:abc", AggregateID: "mtg_1", StartedAt: started}
 
-	prev, rev, err := store.Claim(ctx, key, claim)
-	if err != nil || prev != nil || rev != 0 {
-		t.Fatalf("first Claim = %+v, %d, %v; want nil, 0, nil", prev, rev, err)
+	prev, claimRev, err := store.Claim(ctx, key, claim)
+	if err != nil || prev != nil || claimRev == 0 {
+		t.Fatalf("first Claim = %+v, %d, %v; want nil, its revision, nil", prev, claimRev, err)
 	}
 
 	other := IdempotencyRecord{Fingerprint: "sha256:other", AggregateID: "mtg_2", StartedAt: started.Add(time.Minute)}
-	prev, rev, err = store.Claim(ctx, key, other)
+	prev, rev, err := store.Claim(ctx, key, other)
 	if err != nil || prev == nil {
 		t.Fatalf("second Claim = %+v, %d, %v; want the stored record", prev, rev, err)
 	}
 	if prev.Fingerprint != claim.Fingerprint || prev.AggregateID != claim.AggregateID || prev.Status != 0 || !prev.StartedAt.Equal(started) {
 		t.Errorf("second Claim returned %+v, want the first claim %+v", *prev, claim)
 	}
-	if rev == 0 {
-		t.Error("second Claim returned revision 0")
+	if rev != claimRev {
+		t.Errorf("second Claim returned revision %d, want the claim's %d", rev, claimRev)
 	}
 
 	// Taking over with a stale revision fails; with the current one it works.
-	if err := store.TakeOver(ctx, key, rev+1, other); err == nil {
+	if _, err := store.TakeOver(ctx, key, rev+1, other); err == nil {
 		t.Error("TakeOver with a wrong revision = nil error")
 	}
 
@@ -867,10 +876,19 @@ func TestIdempotencyClaimCompleteRelease(t *testing.T) {
 		t.Errorf("Claim after Complete returned %+v, want %+v", *prev, done)
 	}
 
-	if err := store.Release(ctx, key); err != nil {
+	// Release by the revision of a claim that is no longer the current one
+	// (it was completed, or taken over) leaves the record alone.
+	if err := store.Release(ctx, key, claimRev); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Release(ctx, key); err != nil {
+	prev, rev, err = store.Claim(ctx, key, other)
+	if err != nil || prev == nil || prev.Status != 201 {
+		t.Fatalf("Claim after a stale Release = %+v, %v; want the completed record", prev, err)
+	}
+	if err := store.Release(ctx, key, rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Release(ctx, key, rev); err != nil {
 		t.Errorf("second Release = %v, want nil", err)
 	}
 	prev, _, err = store.Claim(ctx, key, other)
@@ -881,8 +899,8 @@ func TestIdempotencyClaimCompleteRelease(t *testing.T) {
 	if err != nil || prev == nil || prev.Fingerprint != other.Fingerprint {
 		t.Fatalf("Claim after re-claim = %+v, %v; want the re-claimed record", prev, err)
 	}
-	if err := store.TakeOver(ctx, key, rev, claim); err != nil {
-		t.Errorf("TakeOver with the current revision = %v", err)
+	if newRev, err := store.TakeOver(ctx, key, rev, claim); err != nil || newRev <= rev {
+		t.Errorf("TakeOver with the current revision = %d, %v; want a newer revision than %d", newRev, err, rev)
 	}
 
 	// A second OpenIdempotency sees the same bucket.

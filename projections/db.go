@@ -27,6 +27,9 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	queries atomic.Int64
+
+	rebuilt     bool // Open cleared rows of another projection version
+	rebuiltFrom int  // that version (0: unversioned)
 }
 
 // Open opens (creating if needed) the SQLite read model at path and applies
@@ -55,7 +58,59 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.checkVersion(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// Version is the version of the projection code: what the rows hold and how
+// events fold into them. Raise it whenever a change means rows written by
+// the old code differ from what the new code would write; a read model
+// stored by another version is then rebuilt from the stream.
+const Version = 2
+
+// Rebuilt reports whether Open found rows of another projection version and
+// cleared them, so that the projector rebuilds them from the stream.
+func (db *DB) Rebuilt() (from int, ok bool) { return db.rebuiltFrom, db.rebuilt }
+
+// checkVersion clears a read model written by another projection version
+// (or one that predates versioning) and records the current version.
+func (db *DB) checkVersion(ctx context.Context) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projection version: %w", err)
+	}
+	defer tx.Rollback()
+	var stored string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'projection_version'`).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("projection version: %w", err)
+	}
+	if stored == strconv.Itoa(Version) {
+		return nil
+	}
+	pos, err := position(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if pos > 0 {
+		// Rows of another version: start again from the beginning of the
+		// stream. (People go with their engagements, ON DELETE CASCADE.)
+		for _, q := range []string{`DELETE FROM engagements`, `DELETE FROM meta WHERE key = 'position'`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("projection version: %w", err)
+			}
+		}
+		db.rebuilt = true
+		db.rebuiltFrom, _ = strconv.Atoi(stored)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('projection_version', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.Itoa(Version)); err != nil {
+		return fmt.Errorf("projection version: %w", err)
+	}
+	return tx.Commit()
 }
 
 // Path returns the file the read model lives in.

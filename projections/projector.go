@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -60,7 +61,7 @@ func (p *Projector) Position() uint64 {
 	return p.pos
 }
 
-// Err returns the error that stopped the projector, if any.
+// Err returns why the projector's last run failed, until it runs again.
 func (p *Projector) Err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -88,16 +89,45 @@ func (p *Projector) WaitFor(ctx context.Context, pos uint64) error {
 	}
 }
 
+func (p *Projector) clearErr() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.err = nil
+}
+
 func (p *Projector) advance(pos uint64, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err != nil {
-		p.err = err
-	} else {
+	p.err = err
+	if err == nil {
 		p.pos = pos
 	}
 	close(p.changed)
 	p.changed = make(chan struct{})
+}
+
+// Keep runs the projector until ctx ends. When a run fails (NATS
+// restarting, a disk error, an event this version cannot apply), it logs
+// why, waits, and starts again from the checkpoint, pausing twice as long
+// after each consecutive failure up to maxPause. While it waits, Err
+// reports the failure, so /readyz says not ready.
+func (p *Projector) Keep(ctx context.Context, minPause, maxPause time.Duration) {
+	pause := minPause
+	for {
+		start := p.Position()
+		if p.Run(ctx) == nil {
+			return
+		}
+		if p.Position() > start {
+			pause = minPause // it made progress: this is a new failure
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxPause)
+	}
 }
 
 // Run applies events until ctx ends (returning nil once the batch in hand is
@@ -123,6 +153,13 @@ func (p *Projector) run(ctx context.Context) error {
 		}
 		return fmt.Errorf("projector consumer: %w", err)
 	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if info := cons.CachedInfo(); info != nil {
+			_ = p.js.DeleteConsumer(dctx, p.stream, info.Name)
+		}
+	}()
 	msgs := make(chan jetstream.Msg, 2*maxBatch)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
@@ -135,6 +172,7 @@ func (p *Projector) run(ctx context.Context) error {
 	}
 	defer cc.Stop()
 	p.log.Info("projector started", "position", p.Position())
+	p.clearErr()
 
 	batch := make([]jetstream.Msg, 0, maxBatch)
 	for {
@@ -162,10 +200,14 @@ func (p *Projector) run(ctx context.Context) error {
 
 func (p *Projector) applyMsgs(ctx context.Context, msgs []jetstream.Msg) error {
 	envs := make([]events.Envelope, 0, len(msgs))
+	pos := p.Position()
 	for _, m := range msgs {
 		meta, err := m.Metadata()
 		if err != nil {
 			return fmt.Errorf("projector: %w", err)
+		}
+		if meta.Sequence.Stream <= pos {
+			continue // redelivered after a consumer reset: already applied
 		}
 		var env events.Envelope
 		if err := json.Unmarshal(m.Data(), &env); err != nil {

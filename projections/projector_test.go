@@ -138,3 +138,70 @@ func TestProjectorFoldsChangesAcrossBatches(t *testing.T) {
 		t.Errorf("country RS (a participant) finds %d, want 1", len(page.Docs))
 	}
 }
+
+func TestReadModelOfAnotherProjectionVersionIsRebuilt(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "chancery.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := NewProjector(ctx, db, nil, "unused", nil)
+	id := events.NewMeetingID(time.Now())
+	stream := []events.Envelope{
+		envelope(t, 1, id, 1, talks()),
+		envelope(t, 2, id, 2, &events.MeetingCancelled{Reason: "called off"}),
+	}
+	if err := p.Apply(ctx, stream); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := db.Digest(ctx)
+	if _, ok := db.Rebuilt(); ok {
+		t.Error("a new read model reports a rebuild")
+	}
+	db.Close()
+
+	// Same version: reopened as it was.
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := db.Position(ctx); pos != 2 {
+		t.Fatalf("reopened at position %d, want 2", pos)
+	}
+	if _, ok := db.Rebuilt(); ok {
+		t.Error("reopening the same version reports a rebuild")
+	}
+	// Rows written by an older projection (with a stale row to show it).
+	for _, q := range []string{
+		`UPDATE meta SET value = '1' WHERE key = 'projection_version'`,
+		`UPDATE engagements SET status = 'scheduled'`,
+	} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if from, ok := db.Rebuilt(); !ok || from != 1 {
+		t.Errorf("Rebuilt() = %d, %v; want 1, true", from, ok)
+	}
+	if pos, _ := db.Position(ctx); pos != 0 {
+		t.Fatalf("old-version read model kept position %d, want 0 (rebuild from the start)", pos)
+	}
+	if _, _, err := db.Get(ctx, events.MeetingAggregate, id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old-version rows survive: %v", err)
+	}
+	p, _ = NewProjector(ctx, db, nil, "unused", nil)
+	if err := p.Apply(ctx, stream); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Digest(ctx); !maps.Equal(got, want) {
+		t.Errorf("rebuilt read model differs:\n got %v\nwant %v", got, want)
+	}
+}

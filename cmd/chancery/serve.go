@@ -160,6 +160,10 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if a.db, err = projections.Open(ctx, dbPath); err != nil {
 		return nil, err
 	}
+	if from, ok := a.db.Rebuilt(); ok {
+		logger.Warn("read model was written by another projection version: rebuilding it from the stream",
+			"read_model", dbPath, "found_version", from, "version", projections.Version)
+	}
 	if a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector")); err != nil {
 		return nil, err
 	}
@@ -167,7 +171,10 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancelProjector = cancel
 	a.projectorDone = make(chan error, 1)
-	go func() { a.projectorDone <- a.projector.Run(pctx) }()
+	go func() {
+		a.projector.Keep(pctx, time.Second, 30*time.Second)
+		a.projectorDone <- nil
+	}()
 
 	feeds := calendar.NewHandler(calendar.Config{
 		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,

@@ -211,6 +211,55 @@ func TestProjectorKilledBetweenRowsAndCheckpointRecoversToRebuild(t *testing.T) 
 	assertEqualsRebuild(t, s)
 }
 
+func TestProjectorRetriesAfterAFailureAndCatchesUp(t *testing.T) {
+	var failing atomic.Bool
+	var attempts atomic.Int32
+	s := startService(t, t.TempDir(), func(o *serveOptions) {
+		o.beforeCheckpoint = func() error {
+			if failing.Load() {
+				attempts.Add(1)
+				return errors.New("disk full")
+			}
+			return nil
+		}
+	})
+	talksID, _ := recordSeed(t, s)
+	failing.Store(true)
+	w := s.do("POST", "/api/v1/meetings/"+talksID+"/cancel", map[string]any{"reason": "postponed by both sides"}).must(t, 200)
+
+	// While the projector fails and retries, reads that ask for the new
+	// position get 503 with Retry-After, and readyz says why.
+	deadline := time.Now().Add(10 * time.Second)
+	for attempts.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if attempts.Load() < 2 {
+		t.Fatalf("projector tried the failing batch %d times in 10s, want it to retry", attempts.Load())
+	}
+	r := s.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.position(t)), nil)
+	if r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Errorf("read at min_position while the projector fails = %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	if r := s.do("GET", "/readyz", nil); r.status != 503 || !strings.Contains(string(r.raw), "disk full") {
+		t.Errorf("readyz while failing = %d %s, want 503 naming the error", r.status, r.raw)
+	}
+
+	// The fault clears: the projector catches up with no restart.
+	failing.Store(false)
+	got := s.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.position(t)), nil)
+	for got.status == 503 && time.Now().Before(deadline.Add(30*time.Second)) {
+		time.Sleep(100 * time.Millisecond)
+		got = s.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.position(t)), nil)
+	}
+	if got.must(t, 200).str("status") != "cancelled" {
+		t.Fatalf("after the fault cleared: %s", got.raw)
+	}
+	if r := s.do("GET", "/readyz", nil); r.status != 200 {
+		t.Errorf("readyz after recovery = %d %s, want 200", r.status, r.raw)
+	}
+	assertEqualsRebuild(t, s)
+}
+
 // assertEqualsRebuild compares the live read model with one rebuilt from the
 // stream into a new file, table by table.
 func assertEqualsRebuild(t *testing.T, s *service) {
