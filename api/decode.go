@@ -45,7 +45,7 @@ func decodeStrict(body []byte, v any) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		field := te.Field
+		field := pathAt(body, te.Offset)
 		if field == "" {
 			field = "body"
 		}
@@ -63,6 +63,70 @@ func decodeStrict(body []byte, v any) error {
 		return err
 	}
 	return invalid("body", err.Error())
+}
+
+// pathAt names the JSON value that ends at byte offset of body the way
+// validation errors name fields: "participants[1].name". (encoding/json's
+// own UnmarshalTypeError.Field leaves out array indexes.)
+func pathAt(body []byte, offset int64) string {
+	type level struct {
+		array bool
+		index int    // next element's index, in an array
+		key   string // the current member's name, in an object
+		inKey bool   // the next string token is a member name
+	}
+	var stack []level
+	path := func() string {
+		var b strings.Builder
+		for _, l := range stack {
+			if l.array {
+				fmt.Fprintf(&b, "[%d]", l.index-1)
+			} else {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(l.key)
+			}
+		}
+		return b.String()
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	last := ""
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil || start >= offset {
+			return last
+		}
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if key, ok := tok.(string); ok && top.inKey {
+				top.key, top.inKey = key, false
+				continue
+			}
+			if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+				stack = stack[:n-1]
+				if len(stack) > 0 && !stack[len(stack)-1].array {
+					stack[len(stack)-1].inKey = true
+				}
+				continue
+			}
+			if top.array {
+				top.index++
+			}
+		}
+		last = path()
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{inKey: true})
+		case json.Delim('['):
+			stack = append(stack, level{array: true})
+		default:
+			if n := len(stack); n > 0 && !stack[n-1].array {
+				stack[n-1].inKey = true
+			}
+		}
+	}
 }
 
 func jsonKind(goKind string) string {

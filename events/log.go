@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,12 +84,40 @@ func OpenLog(ctx context.Context, js jetstream.JetStream, cfg LogConfig) (*Log, 
 	case err != nil:
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Stream, err)
 	default:
-		have := stream.CachedInfo().Config
-		if !have.DenyDelete || !have.DenyPurge {
-			return nil, fmt.Errorf("open stream %s: it allows deletes or purges; an event log must not", cfg.Stream)
+		if stream, err = reconcile(ctx, js, stream, sc); err != nil {
+			return nil, err
 		}
 	}
 	return &Log{js: js, stream: stream, name: cfg.Stream, now: cfg.Now}, nil
+}
+
+// reconcile checks a stream that already exists against what the log needs.
+// What would change the meaning of the record (subjects, storage, deletes
+// allowed) is an error for the operator to look at; settings that can be
+// switched on safely (direct get, atomic batches, a duplicate window too
+// short) are updated.
+func reconcile(ctx context.Context, js jetstream.JetStream, stream jetstream.Stream, want jetstream.StreamConfig) (jetstream.Stream, error) {
+	have := stream.CachedInfo().Config
+	switch {
+	case !have.DenyDelete || !have.DenyPurge:
+		return nil, fmt.Errorf("open stream %s: it allows deletes or purges; an event log must not", have.Name)
+	case !slices.Contains(have.Subjects, want.Subjects[0]):
+		return nil, fmt.Errorf("open stream %s: its subjects %v do not include %s", have.Name, have.Subjects, want.Subjects[0])
+	case have.Storage != jetstream.FileStorage:
+		return nil, fmt.Errorf("open stream %s: it is kept in memory; an event log must be on disk", have.Name)
+	case have.Retention != jetstream.LimitsPolicy || have.MaxAge != 0 || have.MaxMsgs > 0 || have.MaxBytes > 0 || have.MaxMsgsPerSubject > 0:
+		return nil, fmt.Errorf("open stream %s: it has a retention policy or limits that would drop events", have.Name)
+	}
+	if have.AllowDirect && have.AllowAtomicPublish && have.Duplicates >= want.Duplicates {
+		return stream, nil
+	}
+	have.AllowDirect, have.AllowAtomicPublish = true, true
+	have.Duplicates = max(have.Duplicates, want.Duplicates)
+	updated, err := js.UpdateStream(ctx, have)
+	if err != nil {
+		return nil, fmt.Errorf("update stream %s: %w", have.Name, err)
+	}
+	return updated, nil
 }
 
 // Stream returns the stream's name.

@@ -152,15 +152,53 @@ func TestOpenLogCreatesAnImmutableFileStream(t *testing.T) {
 	}
 }
 
-func TestOpenLogRefusesAStreamThatAllowsDeletes(t *testing.T) {
+func TestOpenLogChecksAStreamThatExists(t *testing.T) {
 	srv := natstest.Start(t, "")
 	ctx := t.Context()
-	if _, err := srv.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "LOOSE", Subjects: []string{"loose.>"}}); err != nil {
-		t.Fatal(err)
+	good := jetstream.StreamConfig{
+		Subjects: []string{SubjectPrefix + ".>"}, Storage: jetstream.FileStorage,
+		DenyDelete: true, DenyPurge: true,
 	}
-	if _, err := OpenLog(ctx, srv.JS, LogConfig{Stream: "LOOSE"}); err == nil {
-		t.Fatal("OpenLog on a stream that allows deletes and purges = nil error, want an error")
+	refused := []struct {
+		name  string
+		tweak func(*jetstream.StreamConfig)
+	}{
+		{"allows deletes and purges", func(c *jetstream.StreamConfig) { c.DenyDelete, c.DenyPurge = false, false }},
+		{"other subjects", func(c *jetstream.StreamConfig) { c.Subjects = []string{"elsewhere.>"} }},
+		{"in memory", func(c *jetstream.StreamConfig) { c.Storage = jetstream.MemoryStorage }},
+		{"drops old events", func(c *jetstream.StreamConfig) { c.MaxAge = 24 * time.Hour }},
+		{"keeps one per subject", func(c *jetstream.StreamConfig) { c.MaxMsgsPerSubject = 1 }},
 	}
+	for i, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good
+			cfg.Name = fmt.Sprintf("BAD%d", i) // a new store each time: deleting one is not instant
+			tc.tweak(&cfg)
+			if _, err := srv.JS.CreateStream(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			defer srv.JS.DeleteStream(ctx, cfg.Name) // subjects may not overlap the next one's
+			if _, err := OpenLog(ctx, srv.JS, LogConfig{Stream: cfg.Name}); err == nil {
+				t.Fatalf("OpenLog on a stream that %s = nil error, want an error", tc.name)
+			}
+		})
+	}
+	t.Run("safe settings are switched on", func(t *testing.T) {
+		cfg := good
+		cfg.Name = DefaultStream
+		cfg.Duplicates = time.Minute
+		if _, err := srv.JS.CreateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		l, err := OpenLog(ctx, srv.JS, LogConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := l.stream.CachedInfo().Config
+		if !have.AllowDirect || !have.AllowAtomicPublish || have.Duplicates != DuplicateWindow {
+			t.Errorf("after OpenLog: direct %v, atomic %v, duplicates %v; want true, true, %v", have.AllowDirect, have.AllowAtomicPublish, have.Duplicates, DuplicateWindow)
+		}
+	})
 }
 
 func TestEventsCannotBeDeletedOrPurged(t *testing.T) {

@@ -103,29 +103,69 @@ var feedName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// LoadConfig reads, expands and validates a config file.
+// LoadConfig reads, expands and validates a config file. ${NAME} is
+// replaced by the environment variable NAME inside each scalar value, after
+// parsing: a value can never add keys or change the document's structure.
 func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, usagef("config: %v", err)
 	}
-	expanded := envRef.ReplaceAllFunc(raw, func(m []byte) []byte {
-		return []byte(getenv(string(envRef.FindSubmatch(m)[1])))
-	})
 	var root yaml.Node
-	if err := yaml.Unmarshal(expanded, &root); err != nil {
+	if err := yaml.Unmarshal(raw, &root); err != nil {
 		return nil, usagef("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	cfg := &Config{}
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	// Unknown keys, found in the file as written (a Node cannot be decoded
+	// strictly); type errors wait until the values are expanded.
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	var typeErr *yaml.TypeError
+	if err := dec.Decode(&Config{}); errors.As(err, &typeErr) {
+		for _, msg := range typeErr.Errors {
+			if strings.Contains(msg, "not found in type") {
+				return nil, usagef("%s: %s", path, msg)
+			}
+		}
+	} else if err != nil && !errors.Is(err, io.EOF) {
 		return nil, usagef("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	expandEnv(&root, getenv)
+	cfg := &Config{}
+	if len(root.Content) > 0 {
+		if err := root.Decode(cfg); err != nil {
+			return nil, usagef("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
 	}
 	if err := cfg.validate(path, &root); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// expandEnv replaces ${NAME} in every scalar value of the tree (not in
+// keys). A plain scalar that changed is typed again from its new text, so
+// "replicas: ${REPLICAS}" becomes a number.
+func expandEnv(n *yaml.Node, getenv func(string) string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v := envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			return getenv(envRef.FindStringSubmatch(m)[1])
+		})
+		if v != n.Value {
+			n.Value = v
+			if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+				n.Tag = ""
+			}
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			expandEnv(n.Content[i], getenv)
+		}
+	default:
+		for _, c := range n.Content {
+			expandEnv(c, getenv)
+		}
+	}
 }
 
 // lineOf finds the line of a key path such as "api_tokens.0.scope" in the

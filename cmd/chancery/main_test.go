@@ -30,6 +30,8 @@ func TestCLIExitCodes(t *testing.T) {
 		want string
 	}{
 		{[]string{"version"}, 0, "chancery "},
+		{[]string{"version", "--help"}, 0, "usage: chancery version"},
+		{[]string{"version", "now"}, 2, "no arguments"},
 		{[]string{}, 2, "no command"},
 		{[]string{"launch"}, 2, `unknown command "launch"`},
 		{[]string{"serve", "--help"}, 0, "-data"},
@@ -41,6 +43,14 @@ func TestCLIExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
 			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
 		}
+	}
+}
+
+func TestServeRefusesAShortTokenFromTheEnvironment(t *testing.T) {
+	env := map[string]string{"CHANCERY_API_TOKEN": "hunter2"}
+	code, _, errOut := runCLI(t, context.Background(), env, "serve", "--data", t.TempDir(), "--http", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(errOut, "CHANCERY_API_TOKEN") {
+		t.Errorf("serve with a 7-character token: exit %d, stderr %q; want exit 2 naming CHANCERY_API_TOKEN", code, errOut)
 	}
 }
 
@@ -73,6 +83,24 @@ feeds:
 	if code, out, errOut := runCLI(t, context.Background(), env, "config", "check", good); code != 0 {
 		t.Fatalf("good config: exit %d: %s %s", code, out, errOut)
 	}
+	cfg, err := LoadConfig(write("env.yaml", "nats:\n  replicas: ${REPLICAS}\napi_tokens:\n  - {name: \"${WHO}-desk\", token: \"${T}\", scope: write}\n"),
+		func(k string) string { return map[string]string{"REPLICAS": "3", "WHO": "rs", "T": "x: y # not a comment"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NATS.Replicas != 3 || cfg.APITokens[0].Name != "rs-desk" || cfg.APITokens[0].Token != "x: y # not a comment" {
+		t.Errorf("expanded config = replicas %d, token %+v", cfg.NATS.Replicas, cfg.APITokens[0])
+	}
+	// A value from the environment stays one value: it cannot add keys.
+	injected := "a-long-enough-secret\n    scope: admin"
+	cfg, err = LoadConfig(write("inject.yaml", "api_tokens:\n  - name: a\n    scope: read\n    token: ${T}\n"),
+		func(string) string { return injected })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok := cfg.APITokens[0]; tok.Scope != "read" || tok.Token != injected {
+		t.Errorf("token from env = %+v, want scope read and the whole value as the token", tok)
+	}
 	for _, tc := range []struct {
 		name, body string
 		env        map[string]string
@@ -83,6 +111,7 @@ feeds:
 		{"bad scope", "api_tokens:\n  - name: a\n    token: a-long-enough-secret-token\n    scope: root\n", nil, "bad.yaml:4: api_tokens[0].scope"},
 		{"bad zone", "subscribers:\n  - name: x\n    timezone: Mars/Olympus\n", nil, "bad.yaml:3: subscribers[0].timezone"},
 		{"not yaml", "nats: [\n", nil, "bad.yaml"},
+		{"number from env", "nats:\n  replicas: ${REPLICAS}\n", map[string]string{"REPLICAS": "three"}, "line 2"},
 	} {
 		p := write("bad.yaml", tc.body)
 		code, _, errOut := runCLI(t, context.Background(), tc.env, "config", "check", p)

@@ -257,6 +257,9 @@ func (a *app) close() error {
 func apiTokens(dataDir string, cfg Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
 	tokens := cfg.tokens()
 	if t := strings.TrimSpace(getenv("CHANCERY_API_TOKEN")); t != "" {
+		if len(t) < 16 {
+			return nil, usagef("CHANCERY_API_TOKEN is shorter than 16 characters")
+		}
 		tokens = append(tokens, api.Token{Name: "env", Token: t, Scope: api.ScopeAdmin})
 	}
 	if len(tokens) > 0 {

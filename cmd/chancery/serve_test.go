@@ -391,6 +391,11 @@ func TestBadInputIsRejectedNamingTheFieldAndStoresNothing(t *testing.T) {
 		{"title with a line break", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["title"] = "Talks\r\nBEGIN:VEVENT" }), nil, 400, "title"},
 		{"unknown field", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["timezon"] = "UTC" }), nil, 400, "timezon"},
 		{"wrong type", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["participants"] = "Lavrov" }), nil, 400, "participants"},
+		{"wrong type in a list", "POST", "/api/v1/meetings", with(func(m map[string]any) {
+			m["participants"] = []map[string]any{{"name": "A", "country": "RS"}, {"name": 7, "country": "RU"}}
+		}), nil, 400, "participants[1].name"},
+		{"method not allowed", "DELETE", "/api/v1/meetings/" + liveID, nil, nil, 405, ""},
+		{"no such path", "GET", "/api/v2/meetings", nil, nil, 404, ""},
 		{"invalid UTF-8", "POST", "/api/v1/meetings", []byte("{\"kind\":\"talks\",\"title\":\"Talks \xff\xfe\"}"), nil, 400, "body"},
 		{"not JSON", "POST", "/api/v1/meetings", []byte("kind=talks"), nil, 400, "body"},
 		{"2 MiB body", "POST", "/api/v1/meetings", []byte(`{"title":"` + strings.Repeat("a", 2<<20) + `"}`), nil, 413, ""},

@@ -11,6 +11,10 @@ import (
 var version = "dev"
 
 func runVersion(args []string, stdout io.Writer) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprintln(stdout, "usage: chancery version\n\nPrints the version, the source revision and the Go toolchain it was built with.")
+		return nil
+	}
 	if len(args) > 0 {
 		return usagef("version takes no arguments")
 	}
