@@ -28,6 +28,15 @@ func (s *Server) routes() {
 		m.HandleFunc("GET /feeds/{file}", s.calendar.ServeNamed)
 	}
 
+	if s.deliveries != nil {
+		m.HandleFunc("GET /api/v1/deliveries", s.require(ScopeAdmin, s.listDeliveries))
+		m.HandleFunc("GET /api/v1/deliveries/{id}", s.require(ScopeAdmin, s.getDelivery))
+		m.HandleFunc("POST /api/v1/deliveries/{id}/retry", s.require(ScopeAdmin, s.retryDelivery))
+	}
+	if s.metrics != nil {
+		m.Handle("GET /metrics", s.metrics)
+	}
+
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 

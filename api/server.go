@@ -8,6 +8,7 @@ import (
 
 	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/notifier"
 	"github.com/chancery/chancery/projections"
 )
 
@@ -19,6 +20,8 @@ type Config struct {
 	DB          *projections.DB
 	Projector   *projections.Projector
 	Calendar    *calendar.Handler // the iCalendar feeds; nil serves none
+	Deliveries  *notifier.Queue   // the notifier's deliveries; nil serves none
+	Metrics     http.Handler      // GET /metrics; nil serves none
 	Tokens      []Token
 	Logger      *slog.Logger
 	// Ready reports whether the NATS connection is up; nil means always.
@@ -29,16 +32,18 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	log       *events.Log
-	idem      *events.Idempotency
-	db        *projections.DB
-	projector *projections.Projector
-	calendar  *calendar.Handler
-	tokens    []Token
-	logger    *slog.Logger
-	ready     func(ctx context.Context) error
-	wait      time.Duration
-	mux       *http.ServeMux
+	log        *events.Log
+	idem       *events.Idempotency
+	db         *projections.DB
+	projector  *projections.Projector
+	calendar   *calendar.Handler
+	deliveries *notifier.Queue
+	metrics    http.Handler
+	tokens     []Token
+	logger     *slog.Logger
+	ready      func(ctx context.Context) error
+	wait       time.Duration
+	mux        *http.ServeMux
 }
 
 // MaxBody is the largest request body accepted.
@@ -48,6 +53,7 @@ const MaxBody = 1 << 20
 func New(cfg Config) *Server {
 	s := &Server{
 		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
+		deliveries: cfg.Deliveries, metrics: cfg.Metrics,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
 		mux: http.NewServeMux(),
 	}

@@ -199,6 +199,9 @@ func loadZone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
+// LoadZone is time.LoadLocation for IANA names only, cached.
+func LoadZone(name string) (*time.Location, error) { return loadZone(name) }
+
 // zoneCache holds every zone loaded so far: time.LoadLocation reads and
 // parses the zone file on every call.
 var zoneCache sync.Map

@@ -56,6 +56,12 @@ type NotifierConfig struct {
 	AllDayReminder string     `yaml:"all_day_reminder"`
 	Digest         string     `yaml:"digest"`
 	SMTP           SMTPConfig `yaml:"smtp"`
+	// PublicURL is where readers of alerts reach this service: links in
+	// alerts are PublicURL/api/v1/meetings/{id}.
+	PublicURL string `yaml:"public_url"`
+	// Templates is a directory whose reminder.txt, change.html, ... replace
+	// the built-in alert templates.
+	Templates string `yaml:"templates"`
 }
 
 // SMTPConfig is the mail relay alerts go through.
@@ -257,22 +263,25 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 			l, k := at("token")
 			return configError(file, l, k, "is shorter than 16 characters")
 		}
-		for j, cc := range f.Filter.Countries {
-			if !events.ValidCountry(cc) {
-				return configError(file, lineOf(root, "feeds", fmt.Sprint(i), "filter", "countries", fmt.Sprint(j)),
-					fmt.Sprintf("feeds[%d].filter.countries[%d]", i, j), "%q is not an ISO 3166-1 alpha-2 code", cc)
-			}
-		}
-		for j, kd := range f.Filter.Kinds {
-			if !slices.Contains(events.Kinds, kd) && kd != "visit" {
-				return configError(file, lineOf(root, "feeds", fmt.Sprint(i), "filter", "kinds", fmt.Sprint(j)),
-					fmt.Sprintf("feeds[%d].filter.kinds[%d]", i, j), "%q is not one of %s, visit", kd, strings.Join(events.Kinds, ", "))
-			}
+		if err := f.Filter.validate(file, root, "feeds", i); err != nil {
+			return err
 		}
 	}
-	for i, s := range c.Subscribers {
-		if s.Timezone != "" && !events.ValidZone(s.Timezone) {
-			return configError(file, lineOf(root, "subscribers", fmt.Sprint(i), "timezone"), fmt.Sprintf("subscribers[%d].timezone", i), "%q is not an IANA time zone", s.Timezone)
+	return c.validateNotifier(file, root)
+}
+
+// validate checks the filter at section[i].filter.
+func (f FilterConfig) validate(file string, root *yaml.Node, section string, i int) error {
+	for j, cc := range f.Countries {
+		if !events.ValidCountry(cc) {
+			return configError(file, lineOf(root, section, fmt.Sprint(i), "filter", "countries", fmt.Sprint(j)),
+				fmt.Sprintf("%s[%d].filter.countries[%d]", section, i, j), "%q is not an ISO 3166-1 alpha-2 code", cc)
+		}
+	}
+	for j, kd := range f.Kinds {
+		if !slices.Contains(events.Kinds, kd) && kd != "visit" {
+			return configError(file, lineOf(root, section, fmt.Sprint(i), "filter", "kinds", fmt.Sprint(j)),
+				fmt.Sprintf("%s[%d].filter.kinds[%d]", section, i, j), "%q is not one of %s, visit", kd, strings.Join(events.Kinds, ", "))
 		}
 	}
 	return nil

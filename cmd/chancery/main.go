@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // zones for venues and subscribers on any machine, with or without a zone database
 )
 
 func main() {

@@ -18,10 +18,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chancery/chancery/api"
 	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/notifier"
 	"github.com/chancery/chancery/projections"
 )
 
@@ -36,6 +40,7 @@ type serveOptions struct {
 	// Tests only.
 	now              func() time.Time
 	beforeCheckpoint func() error
+	tweakNotifier    func(*notifier.Config, *notifier.ChannelsConfig)
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
@@ -99,6 +104,7 @@ type app struct {
 	log       *events.Log
 	db        *projections.DB
 	projector *projections.Projector
+	notifier  *notifier.Notifier
 	server    *http.Server
 	listener  net.Listener
 
@@ -176,12 +182,40 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		a.projectorDone <- nil
 	}()
 
+	if a.listener, err = net.Listen("tcp", o.http); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", o.http, err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chancery_read_model_position", Help: "Stream sequence of the last event the read model applied.",
+		}, func() float64 { return float64(a.projector.Position()) }))
+
+	ncfg, ccfg, err := cfg.notifierConfig("http://" + a.listener.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	if o.tweakNotifier != nil {
+		o.tweakNotifier(&ncfg, &ccfg)
+	}
+	ccfg.Now = o.now
+	if a.notifier, err = notifier.New(ctx, ncfg, notifier.Deps{
+		DB: a.db, Log: a.log, JS: js, Channel: notifier.NewChannels(ccfg), Now: o.now,
+		Logger: logger.With("component", "notifier"), Metrics: notifier.NewMetrics(reg),
+	}); err != nil {
+		return nil, err
+	}
+	if err := a.notifier.Start(ctx); err != nil {
+		return nil, err
+	}
+
 	feeds := calendar.NewHandler(calendar.Config{
 		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
 		Logger: logger.With("component", "calendar"),
 	})
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
+		Deliveries: a.notifier.Queue(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
@@ -189,9 +223,6 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			return nil
 		},
 	})
-	if a.listener, err = net.Listen("tcp", o.http); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", o.http, err)
-	}
 	a.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -229,6 +260,9 @@ func (a *app) close() error {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		errs = append(errs, a.server.Shutdown(sctx))
 		cancel()
+	}
+	if a.notifier != nil {
+		a.notifier.Stop()
 	}
 	if a.cancelProjector != nil {
 		a.cancelProjector()

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chancery/chancery/notifier"
+)
+
+// TestNotifierEndToEnd runs the service with a webhook subscriber and a
+// config file: a reschedule through the API reaches the receiver as one
+// signed change alert, and the deliveries API and /metrics show it.
+func TestNotifierEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	var got []map[string]any
+	var ids []string
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		mu.Lock()
+		got, ids = append(got, m), append(ids, r.Header.Get("webhook-id"))
+		mu.Unlock()
+		if r.Header.Get("webhook-signature") == "" {
+			t.Error("alert not signed")
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer rcv.Close()
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "chancery.yaml")
+	os.WriteFile(cfgPath, []byte(`notifier:
+  public_url: https://chancery.example.org
+subscribers:
+  - name: belgrade-desk
+    channel: webhook
+    to: `+rcv.URL+`/alerts
+    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+    timezone: Europe/Belgrade
+    alerts: [change]
+    filter: {countries: [RS]}
+`), 0o600)
+	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
+	s := startService(t, filepath.Join(dir, "data"), func(o *serveOptions) {
+		o.config, o.now = cfgPath, clk.Now
+		o.tweakNotifier = func(c *notifier.Config, _ *notifier.ChannelsConfig) {
+			c.Queue.AckWait, c.Queue.Backoff = time.Second, []time.Duration{50 * time.Millisecond}
+		}
+	})
+	talksID, _ := recordSeed(t, s)
+	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
+	s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23"}).must(t, 200)
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	if len(got) != 1 {
+		mu.Unlock()
+		t.Fatalf("receiver got %d alerts, want 1 change alert", len(got))
+	}
+	alert, id := got[0], ids[0]
+	mu.Unlock()
+	data, _ := alert["data"].(map[string]any)
+	if alert["type"] != "alert.change" || data["rule"] != "rescheduled" || !strings.HasSuffix(data["url"].(string), "/api/v1/meetings/"+talksID) {
+		t.Errorf("alert = %v", alert)
+	}
+
+	// The deliveries API is for admins.
+	s.do("GET", "/api/v1/deliveries?status=sent", nil).must(t, 401)
+	list := s.do("GET", "/api/v1/deliveries?status=sent", nil, "Authorization", "Bearer "+testToken).must(t, 200).list("deliveries")
+	if len(list) != 1 || list[0]["id"] != id || list[0]["subscriber"] != "belgrade-desk" || list[0]["attempts"] != float64(1) {
+		t.Errorf("sent deliveries = %v, want the one alert %s", list, id)
+	}
+	s.do("GET", "/api/v1/deliveries?status=lost", nil, "Authorization", "Bearer "+testToken).must(t, 400)
+	s.do("POST", "/api/v1/deliveries/"+id+"/retry", nil).must(t, 409) // not a dead letter
+	s.do("POST", "/api/v1/deliveries/alt_nope/retry", nil).must(t, 404)
+
+	metrics := string(s.do("GET", "/metrics", nil).must(t, 200).raw)
+	for _, want := range []string{
+		`chancery_deliveries_total{channel="webhook",kind="change",outcome="sent"} 1`,
+		`chancery_alerts_queued_total{kind="change"} 1`,
+		"chancery_read_model_position ",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
