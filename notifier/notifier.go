@@ -60,6 +60,8 @@ type Notifier struct {
 
 	mu     sync.Mutex
 	queued map[string]time.Time // alert ids this process has seen queued, until the engagement starts
+	next   time.Time            // when the next reminder falls due, as the last sweep saw it
+	timer  *time.Timer          // fires a sweep at next
 
 	cron   *cron.Cron
 	cancel context.CancelFunc
@@ -120,11 +122,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 		return err
 	}
 	n.cron = cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.Recover(cronLogger{n.log})))
-	if _, err := n.cron.AddFunc(n.cfg.Sweep, func() {
-		if _, err := n.Sweep(ctx, n.deps.Now()); err != nil {
-			n.log.Error("sweep failed", "err", err)
-		}
-	}); err != nil {
+	if _, err := n.cron.AddFunc(n.cfg.Sweep, func() { n.sweepAndArm(ctx) }); err != nil {
 		return fmt.Errorf("notifier.sweep: %w", err)
 	}
 	for _, s := range n.cfg.Subscribers {
@@ -149,12 +147,36 @@ func (n *Notifier) Start(ctx context.Context) error {
 		}
 	})
 	// A first sweep at once: reminders that fell due while we were down.
-	n.done.Go(func() {
-		if _, err := n.Sweep(ctx, n.deps.Now()); err != nil {
+	n.done.Go(func() { n.sweepAndArm(ctx) })
+	return nil
+}
+
+// maxArm bounds how far ahead a sweep sets a timer for the next reminder.
+const maxArm = 10 * time.Minute
+
+// sweepAndArm sweeps, then sets a timer for the next reminder that falls
+// due, so that it goes out on time rather than at the next scheduled sweep.
+func (n *Notifier) sweepAndArm(ctx context.Context) {
+	if ctx.Err() != nil {
+		return // stopped
+	}
+	now := n.deps.Now()
+	if _, err := n.Sweep(ctx, now); err != nil {
+		if ctx.Err() == nil {
 			n.log.Error("sweep failed", "err", err)
 		}
-	})
-	return nil
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	next := n.next
+	if next.IsZero() || next.Sub(now) > maxArm || ctx.Err() != nil {
+		return
+	}
+	if n.timer != nil {
+		n.timer.Stop()
+	}
+	n.timer = time.AfterFunc(next.Sub(now), func() { n.sweepAndArm(ctx) })
 }
 
 // Stop stops the schedules, waits for running jobs and workers to finish.
@@ -162,6 +184,11 @@ func (n *Notifier) Stop() {
 	if n.cron != nil {
 		<-n.cron.Stop().Done()
 	}
+	n.mu.Lock()
+	if n.timer != nil {
+		n.timer.Stop()
+	}
+	n.mu.Unlock()
 	if n.cancel != nil {
 		n.cancel()
 	}
@@ -188,6 +215,12 @@ func (n *Notifier) Sweep(ctx context.Context, now time.Time) (int, error) {
 	}
 	count := 0
 	n.forget(now)
+	var next time.Time // the earliest reminder still to come
+	defer func() {
+		n.mu.Lock()
+		n.next = next
+		n.mu.Unlock()
+	}()
 	for _, it := range items {
 		e, err := engagementOf(it)
 		if err != nil {
@@ -205,6 +238,9 @@ func (n *Notifier) Sweep(ctx context.Context, now time.Time) (int, error) {
 			var last *reminder
 			for _, r := range n.cfg.Rules.reminders(e, &sub) {
 				if r.At.After(now) {
+					if next.IsZero() || r.At.Before(next) {
+						next = r.At
+					}
 					break
 				}
 				last = &r

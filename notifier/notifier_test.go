@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/internal/natstest"
@@ -115,7 +118,7 @@ func (r *hookReceiver) waitFor(t *testing.T, n int) []webhookBody {
 // world is one embedded NATS with the event log, a read model and a
 // projector, and a clock.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *natstest.Server
 	log   *events.Log
 	db    *projections.DB
@@ -124,7 +127,7 @@ type world struct {
 	ctx   context.Context
 }
 
-func newWorld(t *testing.T, now time.Time) *world {
+func newWorld(t testing.TB, now time.Time) *world {
 	t.Helper()
 	srv := natstest.Start(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -252,6 +255,12 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 		}
 	}
 	sweep(start.Add(-24*time.Hour-time.Second), 0)
+	n.mu.Lock()
+	next := n.next
+	n.mu.Unlock()
+	if !next.Equal(start.Add(-24 * time.Hour)) {
+		t.Errorf("after a sweep the next reminder is at %s, want %s (a timer fires the sweep then)", next, start.Add(-24*time.Hour))
+	}
 	sweep(start.Add(-24*time.Hour), 1)
 	sweep(start.Add(-24*time.Hour+30*time.Second), 0) // once, however many sweeps
 	got := rcv.waitFor(t, 1)
@@ -620,5 +629,43 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 	got = rcv.waitFor(t, 2)
 	if got[1].Data.Kind != KindReminder || got[1].Data.Late {
 		t.Errorf("second alert = %+v, want the reminder, not marked late (it was held)", got[1].Data)
+	}
+}
+
+func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
+	srv, roots := startSMTP(t, smtpOptions{startTLS: true, dataReplies: []error{
+		&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"},
+	}})
+	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
+	w := newWorld(t, start.Add(-48*time.Hour))
+	cfg := Config{
+		Rules:       Rules{Reminders: DefaultReminders},
+		Subscribers: []Subscriber{{Target: Target{Name: "desk", Channel: "email", To: "desk@example.org"}, Zone: belgrade(t)}},
+		Queue:       QueueConfig{AckWait: time.Second, Backoff: []time.Duration{50 * time.Millisecond}},
+	}
+	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Now: w.clock.Now, Channel: emailChannels(srv, roots, "starttls", "", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	work(t, n)
+	w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
+	w.clock.Set(start.Add(-time.Hour))
+	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
+		t.Fatalf("Sweep = %d, %v", got, err)
+	}
+	sent := waitForStatus(t, n.queue, StatusSent)
+	if len(sent) != 1 || sent[0].Attempts != 2 {
+		t.Fatalf("sent = %+v, want one alert on its second attempt", sent)
+	}
+	got := srv.deliveries()
+	if len(got) != 1 || !got[0].TLS {
+		t.Fatalf("SMTP server accepted %d messages, want exactly 1 over STARTTLS", len(got))
+	}
+	h, _ := readMail(t, got[0].Data)
+	if want := "<" + sent[0].ID + "@chancery.example.org>"; h.Get("Message-Id") != want {
+		t.Errorf("Message-ID = %q, want %q", h.Get("Message-Id"), want)
+	}
+	if subj, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject")); err != nil || subj != "Reminder: Lavrov–Vulin talks, in 1 hour" {
+		t.Errorf("Subject = %q, %v", subj, err)
 	}
 }
