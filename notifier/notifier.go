@@ -121,7 +121,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.cron = cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.Recover(cronLogger{n.log})))
+	n.cron = newCron(n.log)
 	if _, err := n.cron.AddFunc(n.cfg.Sweep, func() { n.sweepAndArm(ctx) }); err != nil {
 		return fmt.Errorf("notifier.sweep: %w", err)
 	}
@@ -193,6 +193,14 @@ func (n *Notifier) Stop() {
 		n.cancel()
 	}
 	n.done.Wait()
+}
+
+// newCron returns the scheduler: UTC (digests carry their own zones), and
+// every job wrapped so that a panic is logged and the schedule goes on.
+// (robfig/cron's default chain has no recovery: a panicking job would take
+// the whole process down.)
+func newCron(logger *slog.Logger) *cron.Cron {
+	return cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.Recover(cronLogger{logger})))
 }
 
 // cronLogger adapts slog to cron's logger, for cron.Recover.

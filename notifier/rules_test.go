@@ -1,8 +1,12 @@
 package notifier
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,4 +221,45 @@ func writeFile(t *testing.T, path, body string) {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestAPanickingJobIsLoggedAndTheScheduleGoesOn(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	c := newCron(logger)
+	runs := make(chan int, 10)
+	var n atomic.Int32
+	c.AddFunc("@every 1s", func() {
+		runs <- int(n.Add(1))
+		panic("template exploded")
+	})
+	c.Start()
+	defer c.Stop()
+	for want := 1; want <= 2; want++ {
+		select {
+		case got := <-runs:
+			if got != want {
+				t.Fatalf("run %d, want %d", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %d never came: the panic stopped the schedule", want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "template exploded") {
+		t.Errorf("the panic was not logged:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
