@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -195,5 +197,35 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nats", "jetstream")); err != nil {
 		t.Errorf("no JetStream store under DATA/nats: %v", err)
+	}
+}
+
+// TestComposeConfigIsValid checks the config that compose.yaml hands to
+// Chancery, since compose itself cannot run here.
+func TestComposeConfigIsValid(t *testing.T) {
+	raw, err := os.ReadFile("../../compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Configs map[string]struct {
+			Content string `yaml:"content"`
+		} `yaml:"configs"`
+	}
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatal(err)
+	}
+	content := compose.Configs["chancery"].Content
+	if content == "" {
+		t.Fatal("compose.yaml has no configs.chancery.content")
+	}
+	p := filepath.Join(t.TempDir(), "chancery.yaml")
+	os.WriteFile(p, []byte(content), 0o600)
+	cfg, err := LoadConfig(p, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("compose's Chancery config: %v", err)
+	}
+	if len(cfg.Subscribers) == 0 || cfg.Notifier.SMTP.Host != "mail" {
+		t.Errorf("compose's config lost its subscriber or SMTP host: %+v", cfg)
 	}
 }
