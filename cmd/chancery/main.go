@@ -48,6 +48,11 @@ const usage = `chancery — an event-sourced calendar of diplomatic engagements
 Usage:
   chancery serve [flags]          run the service (embedded NATS, SQLite, HTTP API)
   chancery config check FILE      validate a config file without starting
+  chancery replay --out FILE      rebuild the read model from the stream, as it stood at a point
+  chancery audit log|show|verify|check-export
+                                  who changed what and when; verify the read model; check an export
+  chancery export                 the whole log as NDJSON with a SHA-256 hash chain
+  chancery import-events FILE     load an export into an empty stream
   chancery version                print the version
 
 Run 'chancery COMMAND --help' for a command's flags.
@@ -66,6 +71,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runConfig(args[1:], getenv, stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout)
+	case "replay":
+		return runReplay(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], getenv, stdout, stderr)
+	case "export":
+		return runExport(ctx, args[1:], getenv, stdout, stderr)
+	case "import-events":
+		return runImportEvents(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -44,24 +44,13 @@ type serveOptions struct {
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
-	env := func(key, def string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		return def
-	}
+	env := envLookup(getenv)
 	var o serveOptions
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.data, "data", env("CHANCERY_DATA", "./data"), "data directory: JetStream store (DIR/nats), SQLite read model (DIR/chancery.db), generated secrets [CHANCERY_DATA]")
 	fs.StringVar(&o.http, "http", env("CHANCERY_HTTP", "127.0.0.1:8080"), "HTTP listen address [CHANCERY_HTTP]")
-	fs.StringVar(&o.nats.url, "nats", env("CHANCERY_NATS_URL", ""), "external NATS server or cluster, comma-separated URLs; empty runs an embedded server [CHANCERY_NATS_URL]")
-	fs.StringVar(&o.nats.creds, "nats-creds", env("CHANCERY_NATS_CREDS", ""), "NATS credentials file [CHANCERY_NATS_CREDS]")
-	fs.StringVar(&o.nats.user, "nats-user", env("CHANCERY_NATS_USER", ""), "NATS user name [CHANCERY_NATS_USER]")
-	fs.StringVar(&o.nats.password, "nats-password", env("CHANCERY_NATS_PASSWORD", ""), "NATS password [CHANCERY_NATS_PASSWORD]")
-	fs.StringVar(&o.nats.caFile, "nats-ca", env("CHANCERY_NATS_CA", ""), "CA certificate file to verify NATS servers [CHANCERY_NATS_CA]")
-	fs.StringVar(&o.nats.certFile, "nats-cert", env("CHANCERY_NATS_CERT", ""), "client certificate file for NATS mutual TLS [CHANCERY_NATS_CERT]")
-	fs.StringVar(&o.nats.keyFile, "nats-key", env("CHANCERY_NATS_KEY", ""), "client key file for NATS mutual TLS [CHANCERY_NATS_KEY]")
+	o.nats.register(fs, env)
 	fs.StringVar(&o.config, "config", env("CHANCERY_CONFIG", ""), "config file (YAML) [CHANCERY_CONFIG]")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: chancery serve [flags]\n\nRuns the service: NATS JetStream (embedded unless --nats), the SQLite read model and the HTTP API.\n\nFlags:")

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chancery/chancery/events"
+)
+
+// envLookup returns a flag default from the environment.
+func envLookup(getenv func(string) string) func(key, def string) string {
+	return func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+}
+
+// register adds the flags that say how to reach NATS.
+func (o *natsOptions) register(fs *flag.FlagSet, env func(key, def string) string) {
+	fs.StringVar(&o.url, "nats", env("CHANCERY_NATS_URL", ""), "external NATS server or cluster, comma-separated URLs; empty runs an embedded server [CHANCERY_NATS_URL]")
+	fs.StringVar(&o.creds, "nats-creds", env("CHANCERY_NATS_CREDS", ""), "NATS credentials file [CHANCERY_NATS_CREDS]")
+	fs.StringVar(&o.user, "nats-user", env("CHANCERY_NATS_USER", ""), "NATS user name [CHANCERY_NATS_USER]")
+	fs.StringVar(&o.password, "nats-password", env("CHANCERY_NATS_PASSWORD", ""), "NATS password [CHANCERY_NATS_PASSWORD]")
+	fs.StringVar(&o.caFile, "nats-ca", env("CHANCERY_NATS_CA", ""), "CA certificate file to verify NATS servers [CHANCERY_NATS_CA]")
+	fs.StringVar(&o.certFile, "nats-cert", env("CHANCERY_NATS_CERT", ""), "client certificate file for NATS mutual TLS [CHANCERY_NATS_CERT]")
+	fs.StringVar(&o.keyFile, "nats-key", env("CHANCERY_NATS_KEY", ""), "client key file for NATS mutual TLS [CHANCERY_NATS_KEY]")
+}
+
+// streamFlags say where a tool finds the event stream: --nats URL, or the
+// data directory of a serve (running: through DATA/nats.url; stopped: by
+// opening its store in-process).
+type streamFlags struct {
+	data   string
+	nats   natsOptions
+	stream string
+}
+
+func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	env := envLookup(getenv)
+	fs.StringVar(&f.data, "data", env("CHANCERY_DATA", "./data"), "data directory of the service whose stream to read, when --nats is not given [CHANCERY_DATA]")
+	f.nats.register(fs, env)
+	f.stream = events.DefaultStream
+}
+
+// streamConn is a tool's connection to the event stream.
+type streamConn struct {
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	embedded *embedded
+	data     string
+	via      string // how it connected, for messages
+}
+
+// openStream connects to NATS the way f says.
+func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*streamConn, error) {
+	c := &streamConn{data: f.data}
+	o := f.nats
+	switch {
+	case o.url != "":
+		c.via = "nats " + redact(o.url)
+	default:
+		// A running serve publishes its embedded server's URL.
+		raw, err := os.ReadFile(filepath.Join(f.data, "nats.url"))
+		if err == nil {
+			o.url = strings.TrimSpace(string(raw))
+			if nc, err := connect(ctx, o, nil, logger); err == nil {
+				c.nc, c.via = nc, "the running service's NATS ("+filepath.Join(f.data, "nats.url")+")"
+				break
+			}
+			o.url = "" // stale: the service is not running
+		}
+		if _, err := os.Stat(filepath.Join(f.data, "nats")); err != nil {
+			return nil, usagef("no event store in %s (give --data DIR of a Chancery service, or --nats URL)", f.data)
+		}
+		if c.embedded, err = startEmbedded(f.data, logger); err != nil {
+			return nil, err
+		}
+		c.via = "the store in " + filepath.Join(f.data, "nats")
+	}
+	if c.nc == nil {
+		nc, err := connect(ctx, o, c.embedded, logger)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.nc = nc
+	}
+	js, err := jetstream.New(c.nc)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.js = js
+	return c, nil
+}
+
+// Log opens the event log; it must exist unless create is set.
+func (c *streamConn) Log(ctx context.Context, stream string, create bool) (*events.Log, error) {
+	if !create {
+		if _, err := c.js.Stream(ctx, stream); errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("no stream %s in %s", stream, c.via)
+		} else if err != nil {
+			return nil, fmt.Errorf("stream %s in %s: %w", stream, c.via, err)
+		}
+	}
+	return events.OpenLog(ctx, c.js, events.LogConfig{Stream: stream})
+}
+
+// Close disconnects, and stops the embedded server if the tool started one.
+func (c *streamConn) Close() {
+	if c.nc != nil {
+		c.nc.Close()
+	}
+	if c.embedded != nil {
+		c.embedded.shutdown(c.data)
+	}
+}
+
+// quietLogger is the logger of tools: warnings and errors only, on stderr.
+func quietLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
