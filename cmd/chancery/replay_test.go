@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
+)
+
+// talksStory records the seed's talks, reschedules them, then cancels
+// them, each at its own moment on the service's clock; it returns the
+// meeting's id and the three moments.
+func talksStory(t *testing.T, s *service, clk *clock) (id string, moments [3]time.Time) {
+	t.Helper()
+	moments = [3]time.Time{
+		time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC),
+		time.Date(2022, 8, 20, 10, 0, 0, 0, time.UTC),
+		time.Date(2022, 8, 21, 10, 0, 0, 0, time.UTC),
+	}
+	clk.Set(moments[0])
+	id = s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201).str("id")
+	clk.Set(moments[1])
+	s.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23"}).must(t, 200)
+	clk.Set(moments[2])
+	s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).must(t, 200)
+	return id, moments
+}
+
+// meetingIn reads one meeting from a replayed file.
+func meetingIn(t *testing.T, path, id string) events.Meeting {
+	t.Helper()
+	db, err := projections.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	doc, _, err := db.Get(context.Background(), events.MeetingAggregate, id)
+	if err != nil {
+		t.Fatalf("%s in %s: %v", id, path, err)
+	}
+	var m events.Meeting
+	json.Unmarshal(doc, &m)
+	return m
+}
+
+func TestReplayUntilTimeShowsTheScheduleAsItStood(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock(time.Now())
+	s := startService(t, dir, func(o *serveOptions) { o.now = clk.Now })
+	id, moments := talksStory(t, s, clk)
+
+	want := []struct{ status, start string }{
+		{"scheduled", "2022-08-22"}, {"rescheduled", "2022-08-23"}, {"cancelled", "2022-08-23"},
+	}
+	for i, at := range moments {
+		out := filepath.Join(t.TempDir(), "asof.db")
+		// Halfway to the next moment: what was known then.
+		code, stdout, stderr := runCLI(t, context.Background(), nil, "replay", "--data", dir, "--out", out, "--until-time", at.Add(time.Hour).Format(time.RFC3339))
+		if code != 0 {
+			t.Fatalf("replay until %s: exit %d: %s", at, code, stderr)
+		}
+		if !strings.Contains(stdout, fmt.Sprintf("position %d", i+1)) {
+			t.Errorf("replay summary %q does not give position %d", stdout, i+1)
+		}
+		if m := meetingIn(t, out, id); m.Status != want[i].status || m.Start != want[i].start {
+			t.Errorf("as of %s: %s on %s, want %s on %s", at, m.Status, m.Start, want[i].status, want[i].start)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"replay", "--data", dir}, 2, "--out is required"},
+		{[]string{"replay", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.db"), "--until-time", "yesterday"}, 2, "--until-time"},
+		{[]string{"replay", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.db"), "--until-seq", "1", "--until-time", moments[0].Format(time.RFC3339)}, 2, "not both"},
+		{[]string{"replay", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.db"), "--until-time", "2000-01-01T00:00:00Z"}, 1, "no event was recorded"},
+		{[]string{"replay", "--data", filepath.Join(dir, "nope"), "--out", filepath.Join(t.TempDir(), "x.db")}, 2, "no event store"},
+	} {
+		code, _, stderr := runCLI(t, context.Background(), nil, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+// TestReplayHelperProcess is not a test: TestReplayKilled... runs the test
+// binary as a replay that a kill -9 interrupts.
+func TestReplayHelperProcess(t *testing.T) {
+	args := os.Getenv("CHANCERY_REPLAY_ARGS")
+	if args == "" {
+		t.Skip("helper process only")
+	}
+	replayAfterBatch = func() { time.Sleep(200 * time.Millisecond) }
+	var out, errb strings.Builder
+	if err := run(context.Background(), strings.Split(args, "\x1f"), os.Getenv, strings.NewReader(""), &out, &errb); err != nil {
+		fmt.Fprintln(os.Stderr, err, errb.String())
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func TestReplayKilledAndRestartedEqualsAnUninterruptedReplay(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	ctx := context.Background()
+	var last uint64
+	for i := range 1200 { // three batches of up to 1,000, with changes in the second
+		id := events.NewMeetingID(time.Now())
+		_, res, err := events.Execute[events.Meeting](ctx, s.app.log, id, talksCommand(i), events.Meta{Actor: "test", Fresh: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 0 {
+			if _, res, err = events.Execute[events.Meeting](ctx, s.app.log, id, &events.PostponeMeeting{Reason: "weather"}, events.Meta{Actor: "test"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		last = res.Position
+	}
+
+	out := filepath.Join(t.TempDir(), "replay.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReplayHelperProcess$")
+	cmd.Env = append(os.Environ(), "CHANCERY_REPLAY_ARGS="+strings.Join([]string{"replay", "--data", dir, "--out", out}, "\x1f"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill -9 once the first batch is committed and before the last.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if pos := positionOf(t, out+".partial"); pos > 0 && pos < last {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the replay never committed a first batch")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("a killed replay left a finished file")
+	}
+	killedAt := positionOf(t, out+".partial")
+
+	code, stdout, stderr := runCLI(t, ctx, nil, "replay", "--data", dir, "--out", out)
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("resumed an interrupted replay at %d", killedAt)) {
+		t.Fatalf("resumed replay: exit %d: %s %s", code, stdout, stderr)
+	}
+	whole := filepath.Join(t.TempDir(), "whole.db")
+	if code, _, stderr := runCLI(t, ctx, nil, "replay", "--data", dir, "--out", whole); code != 0 {
+		t.Fatalf("uninterrupted replay: exit %d: %s", code, stderr)
+	}
+	if a, b := digestOf(t, out), digestOf(t, whole); !maps.Equal(a, b) {
+		t.Errorf("killed-and-resumed replay differs from an uninterrupted one:\n%v\n%v", a, b)
+	}
+	if a, b := digestOf(t, out), liveDigest(t, s, last); !maps.Equal(a, b) {
+		t.Errorf("replay differs from the live read model:\n%v\n%v", a, b)
+	}
+}
+
+func talksCommand(i int) *events.ScheduleMeeting {
+	c := &events.ScheduleMeeting{
+		Kind: "talks", Title: fmt.Sprintf("Consultations, round %d", i), Start: fmt.Sprintf("2026-%02d-%02dT10:00", 1+i%12, 1+i%28),
+		Timezone: "Europe/Belgrade", Location: events.Location{City: "Belgrade", Country: "RS"},
+		Participants: []events.Participant{{Name: "Ivica Dačić", Office: "Minister of Foreign Affairs", Country: "RS"}},
+	}
+	return c
+}
+
+// positionOf reads the checkpoint of a read model file; 0 when it has none.
+func positionOf(t *testing.T, path string) uint64 {
+	if _, err := os.Stat(path); err != nil {
+		return 0
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRow(`SELECT value FROM meta WHERE key = 'position'`).Scan(&v); err != nil {
+		return 0
+	}
+	var n uint64
+	fmt.Sscan(v, &n)
+	return n
+}
+
+func digestOf(t *testing.T, path string) map[string]string {
+	t.Helper()
+	db, err := projections.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d, err := db.Digest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func liveDigest(t *testing.T, s *service, pos uint64) map[string]string {
+	t.Helper()
+	if err := s.app.projector.WaitFor(context.Background(), pos); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.app.db.Digest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestAuditVerifyPassesOnAHealthyStoreAndNamesATamperedRow(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	talksID, pos := recordSeed(t, s)
+	s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", pos), nil).must(t, 200)
+
+	code, stdout, stderr := runCLI(t, context.Background(), nil, "audit", "verify", "--data", dir)
+	if code != 0 || !strings.HasPrefix(stdout, "ok: ") {
+		t.Fatalf("verify on a healthy store: exit %d: %s %s", code, stdout, stderr)
+	}
+
+	// Somebody edits the live read model by hand.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "chancery.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE engagements SET status = 'held' WHERE id = ?`, talksID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	code, stdout, stderr = runCLI(t, context.Background(), nil, "audit", "verify", "--data", dir)
+	if code != 1 || !strings.Contains(stdout, "engagements "+talksID) || !strings.Contains(stderr, talksID) {
+		t.Fatalf("verify after tampering: exit %d\nstdout %s\nstderr %s\nwant exit 1 naming engagements %s", code, stdout, stderr, talksID)
+	}
+
+	// Stopped service: verify opens the store itself.
+	s.stop()
+	code, _, stderr = runCLI(t, context.Background(), nil, "audit", "verify", "--data", dir)
+	if code != 1 {
+		t.Errorf("verify with the service stopped: exit %d (%s), want 1", code, stderr)
+	}
+}
