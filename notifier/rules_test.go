@@ -186,8 +186,8 @@ func TestTemplatesRenderAndEscape(t *testing.T) {
 		t.Errorf("subject = %q, want %q (one line)", subject, want)
 	}
 	for _, want := range []string{
-		"Thu 10 Dec 2026 09:00–11:00 (Europe/Belgrade, CET)",   // the subscriber's time
-		"Thu 10 Dec 2026 11:00–13:00 (Europe/Moscow, MSK)", // the venue's
+		"Thu 10 Dec 2026 09:00–11:00 (Europe/Belgrade, CET)", // the subscriber's time
+		"Thu 10 Dec 2026 11:00–13:00 (Europe/Moscow, MSK)",   // the venue's
 		"Sergey Lavrov, Minister of Foreign Affairs (Russian Federation)",
 		"https://chancery.example.org/api/v1/meetings/mtg_1",
 	} {

@@ -86,7 +86,9 @@ feeds:
 		t.Fatalf("good config: exit %d: %s %s", code, out, errOut)
 	}
 	cfg, err := LoadConfig(write("env.yaml", "nats:\n  replicas: ${REPLICAS}\napi_tokens:\n  - {name: \"${WHO}-desk\", token: \"${T}\", scope: write}\n"),
-		func(k string) string { return map[string]string{"REPLICAS": "3", "WHO": "rs", "T": "x: y # not a comment"}[k] })
+		func(k string) string {
+			return map[string]string{"REPLICAS": "3", "WHO": "rs", "T": "x: y # not a comment"}[k]
+		})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,18 +20,11 @@ import (
 var replayAfterBatch func()
 
 func runReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f streamFlags
-	f.register(fs, getenv)
+	fs, f := toolFlags("replay", "Usage: chancery replay --out FILE [--until-seq N | --until-time RFC3339] [--data DIR | --nats URL]\n\nRebuilds the read model from the event stream into a new SQLite file, as the\nschedule stood at that point.", getenv, stderr)
 	out := fs.String("out", "", "the SQLite file to write (required); FILE.partial holds an unfinished replay, which a second run resumes")
 	untilSeq := fs.Uint64("until-seq", 0, "replay events up to this stream sequence (default: all)")
 	untilTime := fs.String("until-time", "", "replay events recorded up to this RFC 3339 time")
 	force := fs.Bool("force", false, "overwrite --out if it exists")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: chancery replay --out FILE [--until-seq N | --until-time RFC3339] [--data DIR | --nats URL]\n\nRebuilds the read model from the event stream into a new SQLite file, as the\nschedule stood at that point.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +46,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 		return usagef("replay: %s exists (--force overwrites it)", *out)
 	}
 
-	c, err := openStream(ctx, f, quietLogger(stderr))
+	c, err := openStream(ctx, *f, quietLogger(stderr))
 	if err != nil {
 		return err
 	}

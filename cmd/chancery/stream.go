@@ -132,3 +132,17 @@ func (c *streamConn) Close() {
 func quietLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
+
+// toolFlags starts the flag set of a tool that reads the stream: the stream
+// flags, and a usage text followed by the flags.
+func toolFlags(name, usage string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *streamFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &streamFlags{}
+	f.register(fs, getenv)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage+"\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs, f
+}

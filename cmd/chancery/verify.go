@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,15 +16,8 @@ const verifyLimit = 10
 // runAuditVerify rebuilds the read model from the stream into a temporary
 // file and compares it with the live one, table by table and row by row.
 func runAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f streamFlags
-	f.register(fs, getenv)
+	fs, f := toolFlags("audit verify", "Usage: chancery audit verify [--data DIR | --nats URL --db FILE]\n\nRebuilds the read model from the stream into a temporary file and compares it\nwith the live one. Exit 0 when they are equal; exit 1 naming the first rows\nthat differ.", getenv, stderr)
 	dbPath := fs.String("db", "", "the live read model (default DATA/chancery.db)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: chancery audit verify [--data DIR | --nats URL --db FILE]\n\nRebuilds the read model from the stream into a temporary file and compares it\nwith the live one. Exit 0 when they are equal; exit 1 naming the first rows\nthat differ.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -37,7 +29,7 @@ func runAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 		return usagef("audit verify: no read model at %s: %v", *dbPath, err)
 	}
 	defer live.Close()
-	c, err := openStream(ctx, f, quietLogger(stderr))
+	c, err := openStream(ctx, *f, quietLogger(stderr))
 	if err != nil {
 		return err
 	}
