@@ -276,7 +276,7 @@ func TestExecuteScheduleThenRescheduleStoresVersionsOnAggregateSubjects(t *testi
 	}
 	first := hist[0]
 	if first.AggregateType != MeetingAggregate || first.AggregateID != id || first.Actor != "protocol-office" ||
-		first.CorrelationID != "corr-1" || first.Schema != 1 || !first.RecordedAt.Equal(releaseDay) || AggregateTypeOf(first.ID) != "" || first.ID[:4] != "evt_" {
+		first.CorrelationID != "corr-1" || first.Schema != SchemaOf(MeetingScheduledType) || !first.RecordedAt.Equal(releaseDay) || AggregateTypeOf(first.ID) != "" || first.ID[:4] != "evt_" {
 		t.Errorf("first stored envelope = %+v", first.Envelope)
 	}
 	if !hist[1].RecordedAt.Equal(later) {

@@ -87,7 +87,8 @@ func (MeetingCancelled) EventType() string           { return MeetingCancelledTy
 func (MeetingHeld) EventType() string                { return MeetingHeldType }
 
 func init() {
-	register(1, func() Event { return &MeetingScheduled{} })
+	register(2, func() Event { return &MeetingScheduled{} })
+	registerUpcaster(MeetingScheduledType, 1, upcastSource)
 	register(1, func() Event { return &MeetingRescheduled{} })
 	register(1, func() Event { return &MeetingRelocated{} })
 	register(1, func() Event { return &MeetingParticipantsChanged{} })

@@ -45,7 +45,8 @@ func (VisitCancelled) EventType() string   { return VisitCancelledType }
 func (VisitCompleted) EventType() string   { return VisitCompletedType }
 
 func init() {
-	register(1, func() Event { return &VisitAnnounced{} })
+	register(2, func() Event { return &VisitAnnounced{} })
+	registerUpcaster(VisitAnnouncedType, 1, upcastSource)
 	register(1, func() Event { return &VisitRescheduled{} })
 	register(1, func() Event { return &VisitCancelled{} })
 	register(1, func() Event { return &VisitCompleted{} })
