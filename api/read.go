@@ -70,13 +70,33 @@ func (s *Server) listEngagements(k *kind) http.HandlerFunc {
 			s.readError(w, r, err)
 			return
 		}
-		page, err := s.db.List(r.Context(), q)
+		db := s.db
+		asOf, hasAsOf := r.URL.Query().Get("as_of"), r.URL.Query().Has("as_of")
+		if hasAsOf {
+			at, err := parseInstant(asOf)
+			if err != nil || s.snapshots == nil {
+				s.writeError(w, r, invalid("as_of", "must be an RFC 3339 time such as 2022-08-20T00:00:00Z"))
+				return
+			}
+			snap, _, release, err := s.snapshots.At(r.Context(), at)
+			if err != nil {
+				s.readError(w, r, err)
+				return
+			}
+			defer release()
+			db = snap
+		}
+		page, err := db.List(r.Context(), q)
 		if err != nil {
 			s.readError(w, r, err)
 			return
 		}
 		w.Header().Set("Chancery-Position", strconv.FormatUint(page.Position, 10))
-		writeJSON(w, http.StatusOK, map[string]any{k.plural: page.Docs, "next_cursor": page.Next, "position": page.Position})
+		body := map[string]any{k.plural: page.Docs, "next_cursor": page.Next, "position": page.Position}
+		if hasAsOf {
+			body["as_of"] = asOf
+		}
+		writeJSON(w, http.StatusOK, body)
 	}
 }
 

@@ -19,9 +19,10 @@ type Config struct {
 	Idempotency *events.Idempotency
 	DB          *projections.DB
 	Projector   *projections.Projector
-	Calendar    *calendar.Handler // the iCalendar feeds; nil serves none
-	Deliveries  *notifier.Queue   // the notifier's deliveries; nil serves none
-	Metrics     http.Handler      // GET /metrics; nil serves none
+	Calendar    *calendar.Handler      // the iCalendar feeds; nil serves none
+	Deliveries  *notifier.Queue        // the notifier's deliveries; nil serves none
+	Snapshots   *projections.Snapshots // point-in-time read models for ?as_of= on lists
+	Metrics     http.Handler           // GET /metrics; nil serves none
 	Tokens      []Token
 	Logger      *slog.Logger
 	// Ready reports whether the NATS connection is up; nil means always.
@@ -38,6 +39,7 @@ type Server struct {
 	projector  *projections.Projector
 	calendar   *calendar.Handler
 	deliveries *notifier.Queue
+	snapshots  *projections.Snapshots
 	metrics    http.Handler
 	tokens     []Token
 	logger     *slog.Logger
@@ -53,7 +55,7 @@ const MaxBody = 1 << 20
 func New(cfg Config) *Server {
 	s := &Server{
 		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
-		deliveries: cfg.Deliveries, metrics: cfg.Metrics,
+		deliveries: cfg.Deliveries, metrics: cfg.Metrics, snapshots: cfg.Snapshots,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
 		mux: http.NewServeMux(),
 	}

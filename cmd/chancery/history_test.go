@@ -36,6 +36,36 @@ func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 	}
 	s.do("GET", "/api/v1/meetings/"+id+"?as_of=2022-08-18T00:00:00Z", nil).must(t, 404)
 
+	// The list as of each moment answers from a point-in-time replay,
+	// replayed once per moment however often it is asked.
+	for i, tc := range []struct {
+		asOf   string
+		status string
+		count  int
+	}{
+		{"2022-08-18T00:00:00Z", "", 0},
+		{"2022-08-19T12:00:00Z", "scheduled", 1},
+		{"2022-08-20T12:00:00Z", "rescheduled", 1},
+		{"2022-08-21T12:00:00Z", "cancelled", 1},
+	} {
+		for range 2 {
+			r := s.do("GET", "/api/v1/meetings?as_of="+tc.asOf, nil).must(t, 200)
+			items := r.list("meetings")
+			if len(items) != tc.count || (tc.count > 0 && items[0]["status"] != tc.status) || r.json["position"] != float64(i) {
+				t.Errorf("list as_of %s = %s, want %d meeting(s) %q at position %d", tc.asOf, r.raw, tc.count, tc.status, i)
+			}
+		}
+		if got := s.app.snapshots.Builds(); got != int64(i+1) {
+			t.Errorf("after asking twice for as_of %s: %d replays, want %d", tc.asOf, got, i+1)
+		}
+	}
+	// Another moment with the same last event is the same snapshot.
+	s.do("GET", "/api/v1/meetings?as_of=2022-08-21T23:00:00Z&status=cancelled", nil).must(t, 200)
+	if got := s.app.snapshots.Builds(); got != 4 {
+		t.Errorf("a moment after the same last event replayed again (%d replays)", got)
+	}
+	s.do("GET", "/api/v1/meetings?as_of=soon", nil).must(t, 400)
+
 	hist := s.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, 200).list("events")
 	if len(hist) != 3 {
 		t.Fatalf("history has %d events, want 3", len(hist))

@@ -94,6 +94,7 @@ type app struct {
 	db        *projections.DB
 	projector *projections.Projector
 	notifier  *notifier.Notifier
+	snapshots *projections.Snapshots
 	server    *http.Server
 	listener  net.Listener
 
@@ -198,13 +199,20 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		return nil, err
 	}
 
+	// Point-in-time read models for ?as_of=: disposable, rebuilt on demand.
+	snapDir := filepath.Join(o.data, "snapshots")
+	os.RemoveAll(snapDir)
+	if a.snapshots, err = projections.NewSnapshots(snapDir, a.log, 8); err != nil {
+		return nil, err
+	}
+
 	feeds := calendar.NewHandler(calendar.Config{
 		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
 		Logger: logger.With("component", "calendar"),
 	})
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
-		Deliveries: a.notifier.Queue(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
@@ -252,6 +260,9 @@ func (a *app) close() error {
 	}
 	if a.notifier != nil {
 		a.notifier.Stop()
+	}
+	if a.snapshots != nil {
+		a.snapshots.Close()
 	}
 	if a.cancelProjector != nil {
 		a.cancelProjector()
