@@ -36,6 +36,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		ready = false
 		body["projector"] = err.Error()
 	}
+	// A rebuild after a projection upgrade does not make the service
+	// unready: the old read model answers until the new one is swapped in.
+	if rb := s.projector.RebuildStatus(); rb != nil && (rb.Running || rb.Error != "") {
+		body["rebuild"] = rb
+	}
 	status := http.StatusOK
 	body["status"] = "ready"
 	if !ready {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
@@ -29,32 +30,22 @@ type DB struct {
 	read    *sql.DB
 	queries atomic.Int64
 
-	rebuilt     bool // Open cleared rows of another projection version
-	rebuiltFrom int  // that version (0: unversioned)
+	// mu is held for reading while a query uses the pools, and for writing
+	// while replace swaps the file under them.
+	mu            sync.RWMutex
+	stale         bool // the rows were written by another projection version
+	storedVersion int  // that version (0: unversioned)
 }
 
 // Open opens (creating if needed) the SQLite read model at path and applies
-// pending migrations.
+// pending migrations. A read model written by another projection version is
+// opened as it is, and Stale says so: it keeps answering while Rebuild
+// builds its replacement.
 func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := func(extra string) string {
-		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"} {
-			q.Add("_pragma", p)
-		}
-		return "file:" + path + "?" + q.Encode() + extra
+	db := &DB{path: path}
+	if err := db.openPools(); err != nil {
+		return nil, err
 	}
-	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite", dsn(""))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
-	db := &DB{path: path, write: w, read: r}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -66,52 +57,93 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// openPools opens the writer and the reader pools on db.path.
+func (db *DB) openPools() error {
+	dsn := func(extra string) string {
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+			q.Add("_pragma", p)
+		}
+		return "file:" + db.path + "?" + q.Encode() + extra
+	}
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", db.path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("open %s: %w", db.path, err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	db.write, db.read = w, r
+	return nil
+}
+
 // Version is the version of the projection code: what the rows hold and how
 // events fold into them. Raise it whenever a change means rows written by
 // the old code differ from what the new code would write; a read model
 // stored by another version is then rebuilt from the stream.
 const Version = 2
 
-// Rebuilt reports whether Open found rows of another projection version and
-// cleared them, so that the projector rebuilds them from the stream.
-func (db *DB) Rebuilt() (from int, ok bool) { return db.rebuiltFrom, db.rebuilt }
+// Stale reports whether the read model was written by another projection
+// version (0: one that predates versioning) and must be rebuilt.
+func (db *DB) Stale() (version int, stale bool) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.storedVersion, db.stale
+}
 
-// checkVersion clears a read model written by another projection version
-// (or one that predates versioning) and records the current version.
+// checkVersion records the projection version in a new read model, and
+// notes a read model written by another version as stale.
 func (db *DB) checkVersion(ctx context.Context) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projection version: %w", err)
-	}
-	defer tx.Rollback()
 	var stored string
-	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'projection_version'`).Scan(&stored)
+	err := db.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'projection_version'`).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("projection version: %w", err)
 	}
 	if stored == strconv.Itoa(Version) {
 		return nil
 	}
-	pos, err := position(ctx, tx)
+	pos, err := position(ctx, db.write)
 	if err != nil {
 		return err
 	}
 	if pos > 0 {
-		// Rows of another version: start again from the beginning of the
-		// stream. (People go with their engagements, ON DELETE CASCADE.)
-		for _, q := range []string{`DELETE FROM engagements`, `DELETE FROM meta WHERE key = 'position'`} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("projection version: %w", err)
-			}
-		}
-		db.rebuilt = true
-		db.rebuiltFrom, _ = strconv.Atoi(stored)
+		db.stale = true
+		db.storedVersion, _ = strconv.Atoi(stored)
+		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('projection_version', ?)
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('projection_version', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.Itoa(Version)); err != nil {
 		return fmt.Errorf("projection version: %w", err)
 	}
-	return tx.Commit()
+	return nil
+}
+
+// replace swaps fresh in for db's rows: fresh's file takes db's name and
+// db's pools reopen on it. Queries wait for the swap (milliseconds) and
+// then see the new rows; none sees a half-swapped model. fresh is closed.
+func (db *DB) replace(fresh *DB) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := fresh.Close(); err != nil {
+		return err
+	}
+	// sql.DB.Close waits for queries in flight; none can start (db.mu).
+	if err := errors.Join(db.read.Close(), db.write.Close()); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(db.path + suffix)
+		os.Remove(fresh.path + suffix)
+	}
+	if err := os.Rename(fresh.path, db.path); err != nil {
+		return err
+	}
+	db.stale, db.storedVersion = false, Version
+	return db.openPools()
 }
 
 // OpenReadOnly opens an existing read model for reading only: no
@@ -196,6 +228,8 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Position returns the stream sequence of the last event applied.
 func (db *DB) Position(ctx context.Context) (uint64, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	return position(ctx, db.read)
 }
 

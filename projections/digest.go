@@ -65,6 +65,8 @@ func eachRow(ctx context.Context, q *sql.DB, query string, keys int, fn func(tab
 // Digest returns a SHA-256 digest of each table's rows. Two read models built
 // from the same events have equal digests.
 func (db *DB) Digest(ctx context.Context) (map[string]string, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	out := map[string]string{}
 	for _, t := range tables {
 		h := sha256.New()
@@ -138,6 +140,8 @@ func Compare(ctx context.Context, got, want *DB, limit int) ([]Difference, error
 }
 
 func readRows(ctx context.Context, db *DB, query string, keys int) ([]tableRow, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	var out []tableRow
 	err := eachRow(ctx, db.read, query, keys, func(r tableRow) error {
 		out = append(out, r)

@@ -36,6 +36,11 @@ type Projector struct {
 	// Tests use it to kill the projector at the worst moment.
 	BeforeCheckpoint func() error
 
+	// applyMu is held while a batch is applied; Rebuild holds it to swap
+	// the read model between two batches.
+	applyMu sync.Mutex
+	rebuild rebuildState
+
 	mu      sync.Mutex
 	pos     uint64
 	changed chan struct{} // closed and replaced whenever pos moves
@@ -199,6 +204,8 @@ func (p *Projector) run(ctx context.Context) error {
 }
 
 func (p *Projector) applyMsgs(ctx context.Context, msgs []jetstream.Msg) error {
+	p.applyMu.Lock()
+	defer p.applyMu.Unlock()
 	envs := make([]events.Envelope, 0, len(msgs))
 	pos := p.Position()
 	for _, m := range msgs {
@@ -207,7 +214,7 @@ func (p *Projector) applyMsgs(ctx context.Context, msgs []jetstream.Msg) error {
 			return fmt.Errorf("projector: %w", err)
 		}
 		if meta.Sequence.Stream <= pos {
-			continue // redelivered after a consumer reset: already applied
+			continue // redelivered after a consumer reset, or applied by a rebuild: already in
 		}
 		var env events.Envelope
 		if err := json.Unmarshal(m.Data(), &env); err != nil {
@@ -216,16 +223,24 @@ func (p *Projector) applyMsgs(ctx context.Context, msgs []jetstream.Msg) error {
 		env.Seq = meta.Sequence.Stream
 		envs = append(envs, env)
 	}
-	return p.Apply(ctx, envs)
+	return p.apply(ctx, envs)
 }
 
 // Apply applies envelopes, in stream order and all after the current
 // position, in one transaction with the checkpoint.
 func (p *Projector) Apply(ctx context.Context, envs []events.Envelope) error {
+	p.applyMu.Lock()
+	defer p.applyMu.Unlock()
+	return p.apply(ctx, envs)
+}
+
+func (p *Projector) apply(ctx context.Context, envs []events.Envelope) error {
 	if len(envs) == 0 {
 		return nil
 	}
 	cur := p.Position()
+	p.db.mu.RLock()
+	defer p.db.mu.RUnlock()
 	tx, err := p.db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("projector: begin: %w", err)

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/natstest"
 )
 
 // envelope builds a recorded event by hand, as the stream would hold it.
@@ -139,44 +143,42 @@ func TestProjectorFoldsChangesAcrossBatches(t *testing.T) {
 	}
 }
 
-func TestReadModelOfAnotherProjectionVersionIsRebuilt(t *testing.T) {
+func TestAStaleReadModelIsRebuiltWhileItKeepsAnswering(t *testing.T) {
 	ctx := context.Background()
+	srv := natstest.Start(t, "")
+	l, err := events.OpenLog(ctx, srv.JS, events.LogConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(n int) []string {
+		var ids []string
+		for i := range n {
+			id := events.NewMeetingID(time.Now())
+			c := talks()
+			cmd := &events.ScheduleMeeting{Kind: c.Kind, Title: fmt.Sprintf("%s %d", c.Title, i), Start: c.Span.Start, Timezone: c.Span.Timezone, Location: c.Location, Participants: c.Participants}
+			if _, _, err := events.Execute[events.Meeting](ctx, l, id, cmd, events.Meta{Actor: "test", Fresh: true}); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	ids := record(2500)
+
 	path := filepath.Join(t.TempDir(), "chancery.db")
 	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := NewProjector(ctx, db, nil, "unused", nil)
-	id := events.NewMeetingID(time.Now())
-	stream := []events.Envelope{
-		envelope(t, 1, id, 1, talks()),
-		envelope(t, 2, id, 2, &events.MeetingCancelled{Reason: "called off"}),
-	}
-	if err := p.Apply(ctx, stream); err != nil {
+	last, _ := l.LastSeq(ctx)
+	if _, err := Replay(ctx, db, l, 0, nil); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := db.Digest(ctx)
-	if _, ok := db.Rebuilt(); ok {
-		t.Error("a new read model reports a rebuild")
+	if _, stale := db.Stale(); stale {
+		t.Fatal("a new read model is stale")
 	}
-	db.Close()
-
-	// Same version: reopened as it was.
-	db, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pos, _ := db.Position(ctx); pos != 2 {
-		t.Fatalf("reopened at position %d, want 2", pos)
-	}
-	if _, ok := db.Rebuilt(); ok {
-		t.Error("reopening the same version reports a rebuild")
-	}
-	// Rows written by an older projection (with a stale row to show it).
-	for _, q := range []string{
-		`UPDATE meta SET value = '1' WHERE key = 'projection_version'`,
-		`UPDATE engagements SET status = 'scheduled'`,
-	} {
+	// Rows written by an older projection (a stale status shows it).
+	for _, q := range []string{`UPDATE meta SET value = '1' WHERE key = 'projection_version'`, `UPDATE engagements SET status = 'held'`} {
 		if _, err := db.write.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -188,20 +190,65 @@ func TestReadModelOfAnotherProjectionVersionIsRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if from, ok := db.Rebuilt(); !ok || from != 1 {
-		t.Errorf("Rebuilt() = %d, %v; want 1, true", from, ok)
+	if from, stale := db.Stale(); !stale || from != 1 {
+		t.Fatalf("Stale() = %d, %v; want 1, true", from, stale)
 	}
-	if pos, _ := db.Position(ctx); pos != 0 {
-		t.Fatalf("old-version read model kept position %d, want 0 (rebuild from the start)", pos)
+	if pos, _ := db.Position(ctx); pos != last {
+		t.Fatalf("stale read model opened at %d, want %d: it keeps answering until replaced", pos, last)
 	}
-	if _, _, err := db.Get(ctx, events.MeetingAggregate, id); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("old-version rows survive: %v", err)
-	}
-	p, _ = NewProjector(ctx, db, nil, "unused", nil)
-	if err := p.Apply(ctx, stream); err != nil {
+	p, err := NewProjector(ctx, db, srv.JS, l.Stream(), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.Digest(ctx); !maps.Equal(got, want) {
-		t.Errorf("rebuilt read model differs:\n got %v\nwant %v", got, want)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go p.Keep(runCtx, 10*time.Millisecond, 100*time.Millisecond)
+
+	// Reads go on during the rebuild, and events keep arriving.
+	done := make(chan error, 1)
+	go func() { done <- p.Rebuild(ctx, l) }()
+	more := record(50)
+	reads := 0
+	for rebuilding := true; rebuilding; reads++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			rebuilding = false
+		default:
+		}
+		if _, _, err := db.Get(ctx, events.MeetingAggregate, ids[reads%len(ids)]); err != nil {
+			t.Fatalf("read %d during the rebuild: %v", reads, err)
+		}
+	}
+	if s := p.RebuildStatus(); s == nil || s.Running || s.Error != "" || s.FromVersion != 1 || s.ToVersion != Version {
+		t.Errorf("rebuild status = %+v", s)
+	}
+	if _, stale := db.Stale(); stale {
+		t.Error("still stale after the rebuild")
+	}
+	final, _ := l.LastSeq(ctx)
+	if err := p.WaitFor(ctx, final); err != nil {
+		t.Fatal(err)
+	}
+	doc, _, err := db.Get(ctx, events.MeetingAggregate, more[len(more)-1])
+	if err != nil || !strings.Contains(string(doc), `"status":"scheduled"`) {
+		t.Fatalf("after the swap: %s, %v", doc, err)
+	}
+	// Equal to a rebuild from scratch.
+	want, err := Open(ctx, filepath.Join(t.TempDir(), "fresh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	if _, err := Replay(ctx, want, l, final, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diffs, err := Compare(ctx, db, want, 5); err != nil || len(diffs) > 0 {
+		t.Errorf("rebuilt read model differs from a fresh one: %v %v", diffs, err)
+	}
+	if _, err := os.Stat(path + ".rebuild"); !os.IsNotExist(err) {
+		t.Errorf("the rebuild file is left behind: %v", err)
 	}
 }

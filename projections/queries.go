@@ -56,6 +56,8 @@ const (
 
 // List returns one page of engagements matching q, ordered by start.
 func (db *DB) List(ctx context.Context, q Query) (Page, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	db.queries.Add(1)
 	where, args, err := q.where()
 	if err != nil {
@@ -206,6 +208,8 @@ func FoldPerson(name string) string {
 
 // Get returns one engagement's resource and the position it reflects.
 func (db *DB) Get(ctx context.Context, typ, id string) (json.RawMessage, uint64, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	db.queries.Add(1)
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -259,6 +263,8 @@ const FeedLimit = 20000
 // Feed returns every engagement matching q (q.Limit and q.Cursor are
 // ignored), ordered by start, and the position they reflect.
 func (db *DB) Feed(ctx context.Context, q Query) ([]Item, uint64, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	db.queries.Add(1)
 	where, args, err := q.where()
 	if err != nil {

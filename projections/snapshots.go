@@ -133,7 +133,10 @@ func (s *Snapshots) build(ctx context.Context, pos uint64, base *snapshot) (*sna
 	os.Remove(path)
 	if base != nil {
 		// A consistent copy of the earlier snapshot to replay on from.
-		if _, err := base.db.read.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		base.db.mu.RLock()
+		_, err := base.db.read.ExecContext(ctx, `VACUUM INTO ?`, path)
+		base.db.mu.RUnlock()
+		if err != nil {
 			return nil, fmt.Errorf("snapshot at %d: copy %d: %w", pos, base.pos, err)
 		}
 	}

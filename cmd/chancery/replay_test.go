@@ -244,3 +244,45 @@ func TestAuditVerifyPassesOnAHealthyStoreAndNamesATamperedRow(t *testing.T) {
 		t.Errorf("verify with the service stopped: exit %d (%s), want 1", code, stderr)
 	}
 }
+
+func TestServeRebuildsAStaleReadModelInTheBackground(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	talksID, pos := recordSeed(t, s)
+	digestAt(t, s, pos)
+	s.stop()
+
+	// As if the file had been written by an older release.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "chancery.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE meta SET value = '1' WHERE key = 'projection_version'`, `UPDATE engagements SET status = 'held'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s = startService(t, dir)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// Reads answer throughout: the old rows until the swap.
+		r := s.do("GET", "/api/v1/meetings/"+talksID, nil).must(t, 200)
+		if rb := s.app.projector.RebuildStatus(); rb != nil && !rb.Running {
+			if rb.Error != "" || rb.FromVersion != 1 {
+				t.Fatalf("rebuild = %+v", rb)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no rebuild finished; last read %s", r.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := s.do("GET", "/api/v1/meetings/"+talksID, nil).must(t, 200).str("status"); got != "scheduled" {
+		t.Errorf("after the rebuild the talks are %q, want scheduled", got)
+	}
+	s.do("GET", "/readyz", nil).must(t, 200)
+	assertEqualsRebuild(t, s)
+}

@@ -156,10 +156,6 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if a.db, err = projections.Open(ctx, dbPath); err != nil {
 		return nil, err
 	}
-	if from, ok := a.db.Rebuilt(); ok {
-		logger.Warn("read model was written by another projection version: rebuilding it from the stream",
-			"read_model", dbPath, "found_version", from, "version", projections.Version)
-	}
 	if a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector")); err != nil {
 		return nil, err
 	}
@@ -171,6 +167,13 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		a.projector.Keep(pctx, time.Second, 30*time.Second)
 		a.projectorDone <- nil
 	}()
+	if from, stale := a.db.Stale(); stale {
+		// The old rows keep answering (and following the stream) while the
+		// new ones are built beside them; /readyz shows the progress.
+		logger.Warn("read model was written by another projection version: rebuilding it in the background",
+			"read_model", dbPath, "found_version", from, "version", projections.Version)
+		go a.projector.Rebuild(pctx, a.log)
+	}
 
 	if a.listener, err = net.Listen("tcp", o.http); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", o.http, err)
