@@ -24,8 +24,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/events", s.listEvents)
 
 	if s.calendar != nil {
-		m.HandleFunc("GET /calendar.ics", s.calendar.ServeAll)
-		m.HandleFunc("GET /feeds/{file}", s.calendar.ServeNamed)
+		m.HandleFunc("GET /calendar.ics", s.afterPosition(s.calendar.ServeAll))
+		m.HandleFunc("GET /feeds/{file}", s.afterPosition(s.calendar.ServeNamed))
 	}
 
 	if s.deliveries != nil {
@@ -41,6 +41,17 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /readyz", s.readyz)
 
 	m.HandleFunc("/", s.notFound)
+}
+
+// afterPosition makes a handler honour ?min_position= like every read.
+func (s *Server) afterPosition(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.awaitPosition(r); err != nil {
+			s.readError(w, r, err)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // notFound answers what no route matched: 405 with Allow when the path

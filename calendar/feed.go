@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -103,7 +104,7 @@ type request struct {
 func (h *Handler) ServeAll(w http.ResponseWriter, r *http.Request) {
 	req, err := h.parse(r, "chancery", nil)
 	if err != nil {
-		writeError(w, err)
+		h.writeError(w, r, err)
 		return
 	}
 	h.serve(w, r, req, "Chancery", false)
@@ -130,7 +131,7 @@ func (h *Handler) ServeNamed(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := h.parse(r, name, &f.Filter)
 	if err != nil {
-		writeError(w, err)
+		h.writeError(w, r, err)
 		return
 	}
 	h.serve(w, r, req, "Chancery: "+name, f.Token != "")
@@ -242,7 +243,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, tit
 		return h.render(items, Options{Name: title, BaseURL: base, Alarms: req.alarms})
 	})
 	if err != nil {
-		writeError(w, err)
+		h.writeError(w, r, err)
 		return
 	}
 	hdr := w.Header()
@@ -302,8 +303,28 @@ func writeCalendar(w http.ResponseWriter, r *http.Request, filename string, f *r
 		hdr.Set("Content-Encoding", "gzip")
 	}
 	hdr.Set("ETag", etag)
-	http.ServeContent(w, r, "", f.modified, bytes.NewReader(body))
+	http.ServeContent(wholeWriter{w}, r, "", f.modified, bytes.NewReader(body))
 }
+
+// wholeWriter hands http.ServeContent's copy of a cached body to the
+// connection in one Write. ServeContent copies through an io.LimitedReader,
+// which net/http would pass on in 32 KiB pieces; a feed of thousands of
+// events is megabytes, and on a cache hit that copy is nearly all the work.
+type wholeWriter struct{ http.ResponseWriter }
+
+func (w wholeWriter) ReadFrom(src io.Reader) (int64, error) {
+	if lr, ok := src.(*io.LimitedReader); ok {
+		if br, ok := lr.R.(*bytes.Reader); ok && lr.N == int64(br.Len()) {
+			n, err := br.WriteTo(w.ResponseWriter) // the rest of the body, in one Write
+			lr.N -= n
+			return n, err
+		}
+	}
+	return io.Copy(w.ResponseWriter, src)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w wholeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
@@ -338,12 +359,12 @@ func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id strin
 		return
 	}
 	if err != nil {
-		writeError(w, err)
+		h.writeError(w, r, err)
 		return
 	}
 	f, err := h.render([]projections.Item{{Type: typ, Doc: doc}}, Options{Name: "Chancery", BaseURL: baseURL(r)})
 	if err != nil {
-		writeError(w, err)
+		h.writeError(w, r, err)
 		return
 	}
 	hdr := w.Header()
@@ -351,14 +372,18 @@ func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id strin
 	writeCalendar(w, r, id+".ics", f)
 }
 
-func writeError(w http.ResponseWriter, err error) {
+// writeError answers with a problem: 400 naming the fields of invalid
+// input, nothing when the client has gone, else 500 with the cause in the
+// log, where an operator looks for it, and not in the answer.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var de *events.Error
 	if errors.As(err, &de) && de.Code == events.EINVALID {
 		problem.Write(w, http.StatusBadRequest, de.Message, de.Fields...)
 		return
 	}
-	if errors.Is(err, context.Canceled) {
-		return
+	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+		return // the client has gone
 	}
+	h.cfg.Logger.Error("feed request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	problem.Write(w, http.StatusInternalServerError, "internal error; the server log has the details")
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-ical"
 
@@ -36,28 +38,32 @@ type entry struct {
 	location, description           string
 	sequence                        int
 	created, updated                time.Time
+	inUTC                           bool // timed, but written in UTC: see needsUTC
 }
 
 // decode turns read-model items into calendar entries.
 func decode(items []projections.Item) ([]entry, error) {
 	out := make([]entry, 0, len(items))
 	for _, it := range items {
+		var e entry
 		switch it.Type {
 		case events.MeetingAggregate:
 			var m events.Meeting
 			if err := json.Unmarshal(it.Doc, &m); err != nil {
 				return nil, fmt.Errorf("calendar: meeting: %w", err)
 			}
-			out = append(out, meetingEntry(&m))
+			e = meetingEntry(&m)
 		case events.VisitAggregate:
 			var v events.Visit
 			if err := json.Unmarshal(it.Doc, &v); err != nil {
 				return nil, fmt.Errorf("calendar: visit: %w", err)
 			}
-			out = append(out, visitEntry(&v))
+			e = visitEntry(&v)
 		default:
 			return nil, fmt.Errorf("calendar: unknown engagement type %q", it.Type)
 		}
+		e.inUTC = needsUTC(e.span)
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -113,15 +119,19 @@ func person(p events.Participant) string {
 	return s
 }
 
+// place writes "Venue, City, Country" with whatever of it shows: a part
+// with nothing visible in it is left out with its comma.
 func place(venue, city, country string) string {
 	var parts []string
 	for _, p := range []string{venue, city, events.CountryName(country)} {
-		if p != "" {
+		if strings.TrimFunc(p, invisible) != "" {
 			parts = append(parts, p)
 		}
 	}
 	return strings.Join(parts, ", ")
 }
+
+func invisible(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 func finish(d *strings.Builder, status, reason string, src *events.Source) string {
 	switch status {
@@ -191,7 +201,7 @@ func timezones(entries []entry) []*ical.Component {
 	type yearSpan struct{ from, to time.Time }
 	zones := map[string]*yearSpan{}
 	for _, e := range entries {
-		if e.span.AllDay() {
+		if e.span.AllDay() || e.inUTC {
 			continue
 		}
 		a, b := e.span.UTC()
@@ -235,6 +245,10 @@ func vevent(e entry, opts Options) *ical.Component {
 		x, _ := time.Parse(events.DateLayout, end)
 		p.Set(dateProp(ical.PropDateTimeStart, s))
 		p.Set(dateProp(ical.PropDateTimeEnd, x.AddDate(0, 0, 1))) // exclusive
+	} else if e.inUTC {
+		a, b := e.span.UTC()
+		setRaw(p, ical.PropDateTimeStart, utc(a))
+		setRaw(p, ical.PropDateTimeEnd, utc(b))
 	} else {
 		p.Set(localProp(ical.PropDateTimeStart, start, e.span.Timezone))
 		p.Set(localProp(ical.PropDateTimeEnd, end, e.span.Timezone))
@@ -277,6 +291,50 @@ func vevent(e entry, opts Options) *ical.Component {
 	return ev.Component
 }
 
+// needsUTC reports whether a timed span must be written in UTC instead of
+// its zone's local time: when its start or end falls in a DST gap (a wall
+// clock that never shows) or in a repeated hour (one that shows twice).
+// Clients resolve such local times differently (RFC 5545 §3.3.5 says the
+// first occurrence and the offset before the gap; ical.js, for one, takes
+// the second and the offset after), so only UTC names the instant the read
+// model means.
+func needsUTC(s events.Span) bool {
+	if s.AllDay() {
+		return false
+	}
+	loc := s.Location()
+	return !uniqueLocal(s.Start, loc) || !uniqueLocal(s.End, loc)
+}
+
+// uniqueLocal reports whether the wall-clock time v (events.DateTimeLayout)
+// names exactly one instant in loc.
+func uniqueLocal(v string, loc *time.Location) bool {
+	wall, err := time.Parse(events.DateTimeLayout, v)
+	if err != nil {
+		return true
+	}
+	// Every offset the zone uses from two days before to two days after:
+	// an instant with wall clock v has one of them.
+	offsets := map[int]bool{}
+	t := wall.Add(-48 * time.Hour).In(loc)
+	for end := wall.Add(48 * time.Hour); t.Before(end); {
+		_, off := t.Zone()
+		offsets[off] = true
+		next := tzNext(t)
+		if next.IsZero() {
+			break
+		}
+		t = next
+	}
+	n := 0
+	for off := range offsets {
+		if wall.Add(-time.Duration(off)*time.Second).In(loc).Format(events.DateTimeLayout) == v {
+			n++
+		}
+	}
+	return n == 1
+}
+
 func setRaw(props ical.Props, name, value string) {
 	p := ical.NewProp(name)
 	p.Value = value
@@ -302,7 +360,8 @@ func utc(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 
 // escapeText escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon,
 // comma, and every line break as \n, so no input can end a content line.
-// Other control characters are dropped.
+// Other control characters are dropped, and each byte of invalid UTF-8
+// becomes U+FFFD, as encoding/json does: iCalendar is UTF-8 throughout.
 func escapeText(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -326,6 +385,14 @@ func escapeText(s string) string {
 			b.WriteByte(c)
 		case c < 0x20 || c == 0x7f:
 			// not allowed in TEXT
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b.WriteString(string(utf8.RuneError))
+				continue
+			}
+			b.WriteString(s[i : i+size])
+			i += size - 1
 		default:
 			b.WriteByte(c)
 		}

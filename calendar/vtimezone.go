@@ -83,7 +83,7 @@ func VTimezone(loc *time.Location, from, to time.Time) *ical.Component {
 	var trs []tzTrans
 	t := start
 	for n := 0; n < tzMaxTransitions; n++ {
-		_, next := t.ZoneBounds()
+		next := tzNext(t)
 		if next.IsZero() || !next.Before(end) {
 			break
 		}
@@ -126,6 +126,25 @@ func VTimezone(loc *time.Location, from, to time.Time) *ical.Component {
 		i++
 	}
 	return tz
+}
+
+// tzNext is the end of the zone period holding t: the next instant at which
+// the zone may change, or zero when it never does.
+//
+// Past the last transition listed in the zone data (2037 for most zones),
+// Go computes periods from the zone's POSIX rule, year by year, and ends the
+// last period of a year 365 days after the year's start (UTC), also in leap
+// years: from December 31 on, ZoneBounds returns an end that is not after
+// t, and a walk would stop there and lose every later transition. The
+// period then really ends with the year, since the rule changes nothing
+// between its last transition and January 1.
+func tzNext(t time.Time) time.Time {
+	_, next := t.ZoneBounds()
+	if !next.IsZero() && !next.After(t) {
+		y := t.UTC().Year() + 1
+		next = time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC).In(t.Location())
+	}
+	return next
 }
 
 // tzTransAt describes the zone change at instant at; ok is false when

@@ -198,6 +198,12 @@ func tzGoTransitions(a, b time.Time) []time.Time {
 	var out []time.Time
 	for t := a; ; {
 		_, e := t.ZoneBounds()
+		if !e.IsZero() && !e.After(t) {
+			// Past 2037 Go ends the last period of a leap year on December
+			// 31: step over the day rather than trust that end.
+			t = t.Add(time.Hour)
+			continue
+		}
 		if e.IsZero() || !e.Before(b) {
 			return out
 		}
@@ -390,6 +396,11 @@ func TestVTimezoneMatchesGo(t *testing.T) {
 		{"Africa/Casablanca", 2017, 2020},
 		{"Europe/Dublin", 2021, 2022},
 		{"Africa/Monrovia", 1971, 1973}, // -0:44:30 until 1972
+		// Past 2037 Go computes transitions from the zone's rule.
+		// and ends leap years early: the year after one is the test.
+		{"Europe/Berlin", 2041, 2042},
+		{"Australia/Sydney", 2045, 2046},
+		{"America/New_York", 2037, 2041},
 		{"UTC", 2022, 2022},
 	}
 	for _, tc := range tests {
@@ -463,6 +474,19 @@ func TestVTimezoneOffsetFormat(t *testing.T) {
 	} {
 		if got := tzOffset(sec); got != want {
 			t.Errorf("tzOffset(%d) = %q, want %q", sec, got, want)
+		}
+	}
+}
+
+// Past the zone data's last listed transition (2037), Go's ZoneBounds ends
+// leap years on December 31; the VTIMEZONE must still have every later
+// transition: a rule pair that does not stop in the leap year.
+func TestVTimezoneAfter2037KeepsTheRules(t *testing.T) {
+	for _, y := range []int{2038, 2040, 2041, 2045, 2049} {
+		loc, from, to := tzYears(t, "Europe/Berlin", y, y)
+		got := tzDump(VTimezone(loc, from, to))
+		if strings.Count(got, "FREQ=YEARLY;BYMONTH=") != 2 || strings.Contains(got, "UNTIL") || strings.Count(got, "\n") != 2 {
+			t.Errorf("Europe/Berlin in %d: want an endless rule pair, got\n%s", y, got)
 		}
 	}
 }

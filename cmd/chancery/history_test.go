@@ -172,3 +172,13 @@ func TestReadsWaitForMinPositionAndGiveUpClearly(t *testing.T) {
 		t.Fatalf("unreachable min_position: %d %s", r.status, r.raw)
 	}
 }
+
+func TestFeedsHonourMinPosition(t *testing.T) {
+	s := startService(t, t.TempDir())
+	w := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	r := s.do("GET", fmt.Sprintf("/calendar.ics?from=2022-01-01&min_position=%d", w.position(t)), nil).must(t, 200)
+	if !bytes.Contains(r.raw, []byte("UID:"+w.str("id")+"@")) {
+		t.Errorf("feed read at the write's position lacks the meeting:\n%s", r.raw)
+	}
+	s.do("GET", "/calendar.ics?min_position=soon", nil).must(t, 400)
+}
