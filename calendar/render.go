@@ -24,6 +24,12 @@ type Options struct {
 	BaseURL string        // absolute prefix of the API, for each event's URL; empty omits URL
 	Refresh time.Duration // how often clients should poll (REFRESH-INTERVAL, X-PUBLISHED-TTL)
 	Alarms  []Alarm       // reminders the subscriber asked for, on every event
+
+	// Method is the iTIP method (RFC 5546): PUBLISH for feeds (the
+	// default); REQUEST or CANCEL for an invitation mailed to Attendee.
+	Method    string
+	Organizer string // the mailbox invitations come from (mailto: without the scheme)
+	Attendee  string // the mailbox an invitation is for
 }
 
 // DefaultRefresh is the polling interval a feed suggests.
@@ -173,15 +179,20 @@ func Render(w io.Writer, items []projections.Item, opts Options) error {
 	setRaw(cal.Props, ical.PropProductID, prodID)
 	setRaw(cal.Props, ical.PropVersion, "2.0")
 	setRaw(cal.Props, ical.PropCalendarScale, "GREGORIAN")
-	setRaw(cal.Props, ical.PropMethod, "PUBLISH")
-	setRaw(cal.Props, ical.PropName, escapeText(opts.Name))
-	setRaw(cal.Props, "X-WR-CALNAME", escapeText(opts.Name))
-	refresh := duration(opts.Refresh)
-	p := ical.NewProp(ical.PropRefreshInterval)
-	p.Params.Set(ical.ParamValue, "DURATION")
-	p.Value = refresh
-	cal.Props.Set(p)
-	setRaw(cal.Props, "X-PUBLISHED-TTL", refresh)
+	if opts.Method == "" {
+		opts.Method = "PUBLISH"
+	}
+	setRaw(cal.Props, ical.PropMethod, opts.Method)
+	if opts.Method == "PUBLISH" { // a feed; an invitation is not polled
+		setRaw(cal.Props, ical.PropName, escapeText(opts.Name))
+		setRaw(cal.Props, "X-WR-CALNAME", escapeText(opts.Name))
+		refresh := duration(opts.Refresh)
+		p := ical.NewProp(ical.PropRefreshInterval)
+		p.Params.Set(ical.ParamValue, "DURATION")
+		p.Value = refresh
+		cal.Props.Set(p)
+		setRaw(cal.Props, "X-PUBLISHED-TTL", refresh)
+	}
 
 	cal.Children = append(cal.Children, timezones(entries)...)
 	for _, e := range entries {
@@ -279,7 +290,19 @@ func vevent(e entry, opts Options) *ical.Component {
 	org := ical.NewProp(ical.PropOrganizer)
 	org.Params.Set(ical.ParamCommonName, "Chancery")
 	org.Value = "mailto:calendar@" + opts.UIDHost
+	if opts.Organizer != "" {
+		org.Value = "mailto:" + opts.Organizer
+	}
 	p.Set(org)
+	if opts.Attendee != "" {
+		// An observer who is told, not asked: no reply expected.
+		att := ical.NewProp(ical.PropAttendee)
+		att.Params.Set(ical.ParamRole, "NON-PARTICIPANT")
+		att.Params.Set(ical.ParamParticipationStatus, "NEEDS-ACTION")
+		att.Params.Set(ical.ParamRSVP, "FALSE")
+		att.Value = "mailto:" + opts.Attendee
+		p.Set(att)
+	}
 
 	for _, a := range opts.Alarms {
 		al := ical.NewComponent(ical.CompAlarm)

@@ -28,6 +28,8 @@ type Engagement struct {
 	Reason   string               `json:"reason,omitempty"` // why it was postponed or cancelled
 	Version  int                  `json:"version"`
 	Sequence int                  `json:"sequence"` // calendar SEQUENCE: bumps when time, place or status change
+
+	item projections.Item // the read-model document, for invitations
 }
 
 // Path is the engagement's resource path in the API.
@@ -55,19 +57,25 @@ func engagementOf(it projections.Item) (*Engagement, error) {
 		if err := json.Unmarshal(it.Doc, &m); err != nil {
 			return nil, fmt.Errorf("decode meeting: %w", err)
 		}
-		return fromMeeting(&m), nil
+		e := fromMeeting(&m)
+		e.item = it
+		return e, nil
 	case events.VisitAggregate:
 		var v events.Visit
 		if err := json.Unmarshal(it.Doc, &v); err != nil {
 			return nil, fmt.Errorf("decode visit: %w", err)
 		}
-		return fromVisit(&v), nil
+		e := fromVisit(&v)
+		e.item = it
+		return e, nil
 	}
 	return nil, fmt.Errorf("unknown engagement type %q", it.Type)
 }
 
 func fromMeeting(m *events.Meeting) *Engagement {
+	doc, _ := json.Marshal(m)
 	return &Engagement{
+		item: projections.Item{Type: events.MeetingAggregate, Doc: doc},
 		Type: events.MeetingAggregate, ID: m.ID, Title: m.Title, Kind: m.Kind, Status: m.Status,
 		Start: m.Start, End: m.End, Timezone: m.Timezone, AllDay: m.AllDay, StartUTC: m.StartUTC, EndUTC: m.EndUTC,
 		Place:   events.PlaceLabel(m.Location.Venue, m.Location.City, m.Location.Country),
@@ -77,7 +85,9 @@ func fromMeeting(m *events.Meeting) *Engagement {
 }
 
 func fromVisit(v *events.Visit) *Engagement {
+	doc, _ := json.Marshal(v)
 	return &Engagement{
+		item: projections.Item{Type: events.VisitAggregate, Doc: doc},
 		Type: events.VisitAggregate, ID: v.ID, Title: v.Visitor.Name + " visits " + v.Destination.City, Kind: "visit",
 		Status: v.Status, Start: v.Start, End: v.End, Timezone: v.Timezone, AllDay: v.AllDay,
 		StartUTC: v.StartUTC, EndUTC: v.EndUTC,

@@ -1,18 +1,22 @@
 package notifier
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/robfig/cron/v3"
 
+	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/projections"
 )
@@ -27,6 +31,15 @@ type Config struct {
 	Templates   *Templates
 	Workers     int // delivery workers in this process (default 4)
 	Queue       QueueConfig
+	// Invites configure the iCalendar invitations mailed with reminders
+	// and changes: UIDs as in the feeds, from the mail sender.
+	Invites Invites
+}
+
+// Invites configure email invitations.
+type Invites struct {
+	UIDHost   string // as the feeds' calendar.uid_host, so the invitation updates the same event
+	Organizer string // the sender's address
 }
 
 // Defaults of the config file's notifier section.
@@ -295,6 +308,9 @@ func (n *Notifier) remind(ctx context.Context, e *Engagement, sub *Subscriber, r
 	if err != nil {
 		return false, err
 	}
+	if err := n.invite(&msg, e, sub); err != nil {
+		return false, err
+	}
 	a.Message = msg
 	queued, err := n.queue.Enqueue(ctx, a)
 	if err != nil {
@@ -395,6 +411,33 @@ func (n *Notifier) Digest(ctx context.Context, subscriber string, now time.Time)
 	return queued, err
 }
 
+// invite attaches to an email the engagement as an iCalendar invitation
+// (METHOD:REQUEST, or CANCEL once it is cancelled), with the feeds' UID and
+// SEQUENCE, so that the reader's calendar holds one event that follows it.
+func (n *Notifier) invite(msg *Message, e *Engagement, sub *Subscriber) error {
+	if sub.Channel != "email" || len(e.item.Doc) == 0 {
+		return nil
+	}
+	method := "REQUEST"
+	if e.Status == events.StatusCancelled {
+		method = "CANCEL"
+	}
+	attendee := sub.To
+	if addr, err := mail.ParseAddress(strings.Split(sub.To, ",")[0]); err == nil {
+		attendee = addr.Address
+	}
+	var b bytes.Buffer
+	err := calendar.Render(&b, []projections.Item{e.item}, calendar.Options{
+		UIDHost: n.cfg.Invites.UIDHost, BaseURL: n.cfg.BaseURL, Method: method,
+		Organizer: n.cfg.Invites.Organizer, Attendee: attendee,
+	})
+	if err != nil {
+		return fmt.Errorf("invitation for %s: %w", e.ID, err)
+	}
+	msg.Calendar, msg.CalendarMethod = b.Bytes(), method
+	return nil
+}
+
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
@@ -484,6 +527,9 @@ func (n *Notifier) Changed(ctx context.Context, env events.Envelope) error {
 		v.Kind, v.ChangeLabel, v.Changes = KindChange, changeLabel(rule), changes
 		msg, err := n.message(a, v, &alertData{Engagement: after, Changes: changes})
 		if err != nil {
+			return err
+		}
+		if err := n.invite(&msg, after, &sub); err != nil {
 			return err
 		}
 		a.Message = msg

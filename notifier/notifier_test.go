@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/icalcheck"
 	"github.com/chancery/chancery/internal/natstest"
 	"github.com/chancery/chancery/projections"
 )
@@ -642,13 +643,15 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 		Rules:       Rules{Reminders: DefaultReminders},
 		Subscribers: []Subscriber{{Target: Target{Name: "desk", Channel: "email", To: "desk@example.org"}, Zone: belgrade(t)}},
 		Queue:       QueueConfig{AckWait: time.Second, Backoff: []time.Duration{50 * time.Millisecond}},
+		Invites:     Invites{Organizer: "chancery@example.org"},
 	}
 	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Now: w.clock.Now, Channel: emailChannels(srv, roots, "starttls", "", "")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	work(t, n)
-	w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
+	talksID := events.NewMeetingID(w.clock.Now())
+	w.do(talksID, timedTalks("2026-12-10"))
 	w.clock.Set(start.Add(-time.Hour))
 	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
 		t.Fatalf("Sweep = %d, %v", got, err)
@@ -661,11 +664,61 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 	if len(got) != 1 || !got[0].TLS {
 		t.Fatalf("SMTP server accepted %d messages, want exactly 1 over STARTTLS", len(got))
 	}
-	h, _ := readMail(t, got[0].Data)
+	h, parts := readMail(t, got[0].Data)
 	if want := "<" + sent[0].ID + "@chancery.example.org>"; h.Get("Message-Id") != want {
 		t.Errorf("Message-ID = %q, want %q", h.Get("Message-Id"), want)
+	}
+	// The invitation: the feed's UID, so the reader's calendar holds the
+	// same event the feed does; valid for two strict parsers.
+	invite := calendarPart(t, parts, "REQUEST")
+	icalcheck.Check(t, []byte(invite), []icalcheck.Event{{
+		UID: talksID + "@chancery", Summary: "Lavrov–Vulin talks", Status: "CONFIRMED",
+		Start: start, End: start.Add(2 * time.Hour), Location: "Moscow, Russian Federation",
+		Description: "Participants:\n- Sergey Lavrov, Minister of Foreign Affairs (Russian Federation)\n- Aleksandar Vulin, Minister of Internal Affairs (Serbia)",
+	}})
+	invite = strings.ReplaceAll(invite, "\r\n ", "") // unfolded
+	for _, want := range []string{"METHOD:REQUEST\r\n", "ATTENDEE;", ":mailto:desk@example.org\r\n", "ORGANIZER;CN=Chancery:mailto:chancery@example.org\r\n"} {
+		if !strings.Contains(invite, want) {
+			t.Errorf("invitation lacks %q:\n%s", want, invite)
+		}
+	}
+
+	// Cancelled: the change alert carries METHOD:CANCEL for the same UID.
+	env := w.do(talksID, &events.CancelMeeting{Reason: "called off"})
+	if err := n.Changed(w.ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.deliveries()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(srv.deliveries()) != 2 {
+		t.Fatalf("SMTP server has %d messages, want the reminder and the cancellation", len(srv.deliveries()))
+	}
+	_, parts = readMail(t, srv.deliveries()[1].Data)
+	cancel := strings.ReplaceAll(calendarPart(t, parts, "CANCEL"), "\r\n ", "")
+	for _, want := range []string{"METHOD:CANCEL\r\n", "UID:" + talksID + "@chancery\r\n", "STATUS:CANCELLED\r\n", "SEQUENCE:1\r\n"} {
+		if !strings.Contains(cancel, want) {
+			t.Errorf("cancellation lacks %q:\n%s", want, cancel)
+		}
 	}
 	if subj, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject")); err != nil || subj != "Reminder: Lavrov–Vulin talks, in 1 hour" {
 		t.Errorf("Subject = %q, %v", subj, err)
 	}
+}
+
+// calendarPart returns the text/calendar alternative of a mail, checking
+// its method parameter.
+func calendarPart(t *testing.T, parts []mailPart, method string) string {
+	t.Helper()
+	for _, p := range parts {
+		if strings.HasSuffix(p.Path, "/text/calendar") {
+			if !strings.Contains(p.ContentType, "method="+method) {
+				t.Errorf("calendar part is %q, want method=%s", p.ContentType, method)
+			}
+			return p.Body
+		}
+	}
+	t.Fatalf("no text/calendar part in %+v", parts)
+	return ""
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"slices"
 	"time"
@@ -53,6 +54,11 @@ func (c *Config) validateNotifier(file string, root *yaml.Node) error {
 	case "", "starttls", "tls", "none":
 	default:
 		return configError(file, at("notifier", "smtp", "tls"), "notifier.smtp.tls", "%q is not one of starttls, tls, none", n.SMTP.TLS)
+	}
+	if n.SMTP.From != "" {
+		if _, err := mail.ParseAddress(n.SMTP.From); err != nil {
+			return configError(file, at("notifier", "smtp", "from"), "notifier.smtp.from", "%q is not a mail address: %v", n.SMTP.From, err)
+		}
 	}
 	if n.SMTP.Port < 0 || n.SMTP.Port > 65535 {
 		return configError(file, at("notifier", "smtp", "port"), "notifier.smtp.port", "must be from 1 to 65535")
@@ -154,6 +160,10 @@ func (c *Config) notifierConfig(publicURL string) (notifier.Config, notifier.Cha
 	}
 	if smtp.TLS == "" {
 		smtp.TLS = "starttls"
+	}
+	cfg.Invites.UIDHost = c.Calendar.UIDHost // the feeds' UIDs: one event in the reader's calendar
+	if addr, err := mail.ParseAddress(smtp.From); err == nil {
+		cfg.Invites.Organizer = addr.Address
 	}
 	host := c.Calendar.UIDHost
 	if host == "" {
