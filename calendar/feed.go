@@ -55,6 +55,8 @@ type Config struct {
 	Refresh       time.Duration
 	CacheBytes    int
 	Now           func() time.Time
+	// Snapshots answer ?as_of=; nil refuses it.
+	Snapshots Snapshots
 	Logger        *slog.Logger
 }
 
@@ -97,7 +99,13 @@ type request struct {
 	name   string // file name and calendar name
 	query  projections.Query
 	alarms []Alarm
-	key    string // canonical form of everything that shapes the output
+	asOf   time.Time // the schedule as it stood then; zero for now
+	key    string    // canonical form of everything that shapes the output
+}
+
+// Snapshots give the read model as it stood at a past moment.
+type Snapshots interface {
+	At(ctx context.Context, t time.Time) (db *projections.DB, pos uint64, release func(), err error)
 }
 
 // ServeAll serves /calendar.ics: the whole schedule, filtered by the query.
@@ -169,7 +177,16 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 		}
 		q.Statuses = append(q.Statuses, s)
 	}
-	today := h.cfg.Now().UTC().Truncate(24 * time.Hour)
+	now := h.cfg.Now()
+	if raw := v.Get("as_of"); raw != "" {
+		t, err := time.Parse(time.RFC3339, strings.Replace(raw, " ", "+", 1))
+		if err != nil || h.cfg.Snapshots == nil {
+			f.Add("as_of", "%q is not an RFC 3339 time such as 2022-08-20T00:00:00Z", raw)
+		}
+		// The feed as it was then: its window and cancellations too.
+		req.asOf, now = t, t
+	}
+	today := now.UTC().Truncate(24 * time.Hour)
 	q.FromDate = today.Add(-h.cfg.Window).Format(events.DateLayout)
 	if raw := v.Get("from"); raw != "" {
 		if !parseBound(raw, &q.FromDate, &q.From) {
@@ -212,6 +229,9 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 	for _, a := range req.alarms {
 		parts = append(parts, "alarm="+a.Trigger)
 	}
+	if !req.asOf.IsZero() {
+		parts = append(parts, "as_of="+req.asOf.UTC().Format(time.RFC3339))
+	}
 	req.key = strings.Join(parts, "&")
 	return req, nil
 }
@@ -232,10 +252,20 @@ func parseBound(raw string, date *string, at *time.Time) bool {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, title string, private bool) {
 	base := baseURL(r)
-	key := fmt.Sprintf("%s|pos=%d|base=%s", req.key, h.cfg.Position(), base)
+	db, pos := h.cfg.DB, h.cfg.Position()
+	if !req.asOf.IsZero() {
+		snap, at, release, err := h.cfg.Snapshots.At(r.Context(), req.asOf)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		defer release()
+		db, pos = snap, at
+	}
+	key := fmt.Sprintf("%s|pos=%d|base=%s", req.key, pos, base)
 	feed, hit, err := h.cache.get(key, func() (*rendered, error) {
 		// Others may wait on this render: it must not end with this client.
-		items, pos, err := h.cfg.DB.Feed(context.WithoutCancel(r.Context()), req.query)
+		items, pos, err := db.Feed(context.WithoutCancel(r.Context()), req.query)
 		if err != nil {
 			return nil, err
 		}

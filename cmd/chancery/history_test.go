@@ -66,6 +66,23 @@ func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 	}
 	s.do("GET", "/api/v1/meetings?as_of=soon", nil).must(t, 400)
 
+	// The feed as of each moment: same snapshots, no new replay; the
+	// window and cancellations are those of that moment.
+	for _, tc := range []struct{ asOf, want string }{
+		{"2022-08-19T12:00:00Z", "DTSTART;VALUE=DATE:20220822\r\n"},
+		{"2022-08-20T12:00:00Z", "DTSTART;VALUE=DATE:20220823\r\n"},
+		{"2022-08-21T12:00:00Z", "STATUS:CANCELLED\r\n"},
+	} {
+		r := s.do("GET", "/calendar.ics?as_of="+tc.asOf, nil).must(t, 200)
+		if !bytes.Contains(r.raw, []byte("UID:"+id+"@")) || !bytes.Contains(r.raw, []byte(tc.want)) {
+			t.Errorf("feed as of %s lacks %q:\n%s", tc.asOf, tc.want, r.raw)
+		}
+	}
+	if got := s.app.snapshots.Builds(); got != 4 {
+		t.Errorf("feeds as of known moments replayed again (%d replays, want 4)", got)
+	}
+	s.do("GET", "/calendar.ics?as_of=soon", nil).must(t, 400)
+
 	hist := s.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, 200).list("events")
 	if len(hist) != 3 {
 		t.Fatalf("history has %d events, want 3", len(hist))
