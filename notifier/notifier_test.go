@@ -218,6 +218,23 @@ func waitForStatus(t *testing.T, q *Queue, status string) []Delivery {
 	}
 }
 
+// waitForRecord waits up to 15 s for one delivery to reach status, and
+// returns it as it then is.
+func waitForRecord(t *testing.T, q *Queue, id, status string) Delivery {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		d, err := q.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status == status || time.Now().After(deadline) {
+			return d
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func belgrade(t *testing.T) *time.Location {
 	loc, err := time.LoadLocation("Europe/Belgrade")
 	if err != nil {
@@ -371,9 +388,9 @@ func TestRemindersMissedDuringDowntimeAreSentLateButNotForPastEvents(t *testing.
 	if d := got[0].Data; !d.Late || d.Rule != "1h" || d.Engagement.ID != soon {
 		t.Errorf("catch-up alert = %+v, want the late 1h reminder of %s", d, soon)
 	}
-	d, err := n.queue.List(w.ctx, StatusSent)
-	if err != nil || len(d) != 1 || !strings.HasPrefix(d[0].Message.Subject, "[late] ") {
-		t.Errorf("sent = %+v, %v; want one with a [late] subject", d, err)
+	d := waitForStatus(t, n.queue, StatusSent)
+	if len(d) != 1 || !strings.HasPrefix(d[0].Message.Subject, "[late] ") {
+		t.Errorf("sent = %+v; want one with a [late] subject", d)
 	}
 }
 
@@ -400,7 +417,7 @@ func TestDeliveryRetriesThenDeadLettersAndRetryByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	rcv.waitFor(t, 1)
-	sent, _ := n.queue.List(w.ctx, StatusSent)
+	sent := waitForStatus(t, n.queue, StatusSent)
 	if len(sent) != 1 || sent[0].Attempts != 3 {
 		t.Fatalf("sent = %+v, want one delivery after 3 attempts", sent)
 	}
@@ -424,7 +441,7 @@ func TestDeliveryRetriesThenDeadLettersAndRetryByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	rcv.waitFor(t, 2)
-	if d, _ := n.queue.Get(w.ctx, failed[0].ID); d.Status != StatusSent {
+	if d := waitForRecord(t, n.queue, failed[0].ID, StatusSent); d.Status != StatusSent {
 		t.Errorf("after a retry by hand: %s, want sent", d.Status)
 	}
 }
@@ -572,7 +589,7 @@ func TestDigestOfTheNextSevenDaysOnceADayAndNotWhenEmpty(t *testing.T) {
 	if got[0].Type != "alert.digest" {
 		t.Errorf("type = %q", got[0].Type)
 	}
-	sent, _ := n.queue.List(w.ctx, StatusSent)
+	sent := waitForStatus(t, n.queue, StatusSent)
 	if len(sent) != 1 {
 		t.Fatalf("sent %d digests, want 1", len(sent))
 	}

@@ -84,7 +84,11 @@ subscribers:
 
 	// The deliveries API is for admins.
 	s.do("GET", "/api/v1/deliveries?status=sent", nil).must(t, 401)
-	list := s.do("GET", "/api/v1/deliveries?status=sent", nil, "Authorization", "Bearer "+testToken).must(t, 200).list("deliveries")
+	// The receiver has it; the record says so a moment later.
+	var list []map[string]any
+	for deadline := time.Now().Add(10 * time.Second); len(list) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		list = s.do("GET", "/api/v1/deliveries?status=sent", nil, "Authorization", "Bearer "+testToken).must(t, 200).list("deliveries")
+	}
 	if len(list) != 1 || list[0]["id"] != id || list[0]["subscriber"] != "belgrade-desk" || list[0]["attempts"] != float64(1) {
 		t.Errorf("sent deliveries = %v, want the one alert %s", list, id)
 	}
@@ -92,7 +96,13 @@ subscribers:
 	s.do("POST", "/api/v1/deliveries/"+id+"/retry", nil).must(t, 409) // not a dead letter
 	s.do("POST", "/api/v1/deliveries/alt_nope/retry", nil).must(t, 404)
 
-	metrics := string(s.do("GET", "/metrics", nil).must(t, 200).raw)
+	var metrics string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		metrics = string(s.do("GET", "/metrics", nil).must(t, 200).raw)
+		if strings.Contains(metrics, `outcome="sent"`) || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, want := range []string{
 		`chancery_deliveries_total{channel="webhook",kind="change",outcome="sent"} 1`,
 		`chancery_alerts_queued_total{kind="change"} 1`,
