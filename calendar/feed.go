@@ -57,14 +57,15 @@ type Config struct {
 	Now           func() time.Time
 	// Snapshots answer ?as_of=; nil refuses it.
 	Snapshots Snapshots
-	Logger        *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Handler serves iCalendar feeds.
 type Handler struct {
-	cfg   Config
-	feeds map[string]Feed
-	cache *cache
+	cfg     Config
+	feeds   map[string]Feed
+	cache   *cache
+	entries entryCache
 }
 
 // NewHandler returns the feed handler.
@@ -100,6 +101,7 @@ type request struct {
 	query  projections.Query
 	alarms []Alarm
 	asOf   time.Time // the schedule as it stood then; zero for now
+	day    time.Time // the day the window and cancellations count from
 	key    string    // canonical form of everything that shapes the output
 }
 
@@ -187,6 +189,7 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 		req.asOf, now = t, t
 	}
 	today := now.UTC().Truncate(24 * time.Hour)
+	req.day = today
 	q.FromDate = today.Add(-h.cfg.Window).Format(events.DateLayout)
 	if raw := v.Get("from"); raw != "" {
 		if !parseBound(raw, &q.FromDate, &q.From) {
@@ -265,12 +268,27 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, tit
 	key := fmt.Sprintf("%s|pos=%d|base=%s", req.key, pos, base)
 	feed, hit, err := h.cache.get(key, func() (*rendered, error) {
 		// Others may wait on this render: it must not end with this client.
-		items, pos, err := db.Feed(context.WithoutCancel(r.Context()), req.query)
+		items, pos, changed, err := db.FeedChanged(context.WithoutCancel(r.Context()), req.query, h.entries.lacks)
 		if err != nil {
 			return nil, err
 		}
 		h.cfg.Logger.Debug("feed rendered", "feed", req.name, "events", len(items), "position", pos)
-		return h.render(items, Options{Name: title, BaseURL: base, Alarms: req.alarms})
+		opts := Options{Name: title, BaseURL: base, Alarms: req.alarms}
+		f, err := h.render(items, opts)
+		if errors.Is(err, errEvicted) { // rare: read every document this time
+			if items, _, changed, err = db.FeedChanged(context.WithoutCancel(r.Context()), req.query, nil); err == nil {
+				f, err = h.render(items, opts)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Last-Modified must rise with every change to the feed's bytes,
+		// including those no item of it records: an engagement leaving it
+		// (its change is then the read model's latest), or the window and
+		// the cancellations' 30 days moving on at midnight.
+		f.modified = maxTime(changed, req.day)
+		return f, nil
 	})
 	if err != nil {
 		h.writeError(w, r, err)
@@ -289,34 +307,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, tit
 // render renders items once in both encodings.
 func (h *Handler) render(items []projections.Item, opts Options) (*rendered, error) {
 	opts.UIDHost, opts.Refresh = h.cfg.UIDHost, h.cfg.Refresh
-	var body bytes.Buffer
-	if err := Render(&body, items, opts); err != nil {
+	b, err := h.entries.render(items, opts)
+	if err != nil {
 		return nil, err
 	}
+	body := bytes.NewBuffer(b)
 	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
 	zw.Write(body.Bytes())
 	zw.Close()
 	sum := sha256.Sum256(body.Bytes())
 	return &rendered{
 		body: body.Bytes(), gzipped: gz.Bytes(),
-		etag:     `"` + hex.EncodeToString(sum[:16]) + `"`,
-		modified: lastModified(items),
+		etag: `"` + hex.EncodeToString(sum[:16]) + `"`,
 	}, nil
-}
-
-// lastModified is the newest change among the items.
-func lastModified(items []projections.Item) time.Time {
-	var latest time.Time
-	for _, it := range items {
-		var v struct {
-			UpdatedAt time.Time `json:"updated_at"`
-		}
-		if json.Unmarshal(it.Doc, &v) == nil && v.UpdatedAt.After(latest) {
-			latest = v.UpdatedAt
-		}
-	}
-	return latest
 }
 
 // writeCalendar answers with a rendered calendar: gzip when the client takes
@@ -396,6 +400,12 @@ func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id strin
 	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	var v struct {
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	if json.Unmarshal(doc, &v) == nil {
+		f.modified = v.UpdatedAt // one engagement: its own last change
 	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-cache")

@@ -260,3 +260,33 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestReRenderFromCachedEntriesEqualsAColdRender: a handler that keeps the
+// entries of earlier renders answers, after changes, with exactly the bytes
+// of a handler that renders everything afresh.
+func TestReRenderFromCachedEntriesEqualsAColdRender(t *testing.T) {
+	s := newStore(t, release)
+	talks := s.record(t, "", scheduleTalks())
+	s.record(t, "", scheduleTalks())
+	warm, _ := s.serve(t, Config{})
+	body := func(h *Handler) []byte {
+		req := httptest.NewRequest(http.MethodGet, "http://chancery.test/calendar.ics?from=2022-01-01&alarm=-PT1H", nil)
+		rec := httptest.NewRecorder()
+		h.ServeAll(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes()
+	}
+	before := body(warm)
+	s.record(t, talks, &events.RescheduleMeeting{Start: "2022-08-23", Reason: rescheduleReason})
+	s.record(t, "", scheduleTalks())
+	after := body(warm)
+	cold, _ := s.serve(t, Config{})
+	if fresh := body(cold); !bytes.Equal(after, fresh) {
+		t.Fatalf("re-render from cached entries differs from a cold render:\n%s\n---\n%s", after, fresh)
+	}
+	if bytes.Equal(before, after) {
+		t.Fatal("the feed did not change after a reschedule")
+	}
+}

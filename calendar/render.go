@@ -51,27 +51,36 @@ type entry struct {
 func decode(items []projections.Item) ([]entry, error) {
 	out := make([]entry, 0, len(items))
 	for _, it := range items {
-		var e entry
-		switch it.Type {
-		case events.MeetingAggregate:
-			var m events.Meeting
-			if err := json.Unmarshal(it.Doc, &m); err != nil {
-				return nil, fmt.Errorf("calendar: meeting: %w", err)
-			}
-			e = meetingEntry(&m)
-		case events.VisitAggregate:
-			var v events.Visit
-			if err := json.Unmarshal(it.Doc, &v); err != nil {
-				return nil, fmt.Errorf("calendar: visit: %w", err)
-			}
-			e = visitEntry(&v)
-		default:
-			return nil, fmt.Errorf("calendar: unknown engagement type %q", it.Type)
+		e, err := decodeOne(it)
+		if err != nil {
+			return nil, err
 		}
-		e.inUTC = needsUTC(e.span)
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// decodeOne turns one read-model item into a calendar entry.
+func decodeOne(it projections.Item) (entry, error) {
+	var e entry
+	switch it.Type {
+	case events.MeetingAggregate:
+		var m events.Meeting
+		if err := json.Unmarshal(it.Doc, &m); err != nil {
+			return e, fmt.Errorf("calendar: meeting: %w", err)
+		}
+		e = meetingEntry(&m)
+	case events.VisitAggregate:
+		var v events.Visit
+		if err := json.Unmarshal(it.Doc, &v); err != nil {
+			return e, fmt.Errorf("calendar: visit: %w", err)
+		}
+		e = visitEntry(&v)
+	default:
+		return e, fmt.Errorf("calendar: unknown engagement type %q", it.Type)
+	}
+	e.inUTC = needsUTC(e.span)
+	return e, nil
 }
 
 func meetingEntry(m *events.Meeting) entry {
@@ -166,6 +175,14 @@ func Render(w io.Writer, items []projections.Item, opts Options) error {
 	if err != nil {
 		return err
 	}
+	b := encode(entries, withDefaults(opts), func(e *entry, opts Options) []byte { return appendEvent(nil, *e, opts) })
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("calendar: write: %w", err)
+	}
+	return nil
+}
+
+func withDefaults(opts Options) Options {
 	if opts.Refresh <= 0 {
 		opts.Refresh = DefaultRefresh
 	}
@@ -175,34 +192,23 @@ func Render(w io.Writer, items []projections.Item, opts Options) error {
 	if opts.Name == "" {
 		opts.Name = "Chancery"
 	}
-	cal := ical.NewCalendar()
-	setRaw(cal.Props, ical.PropProductID, prodID)
-	setRaw(cal.Props, ical.PropVersion, "2.0")
-	setRaw(cal.Props, ical.PropCalendarScale, "GREGORIAN")
 	if opts.Method == "" {
 		opts.Method = "PUBLISH"
 	}
-	setRaw(cal.Props, ical.PropMethod, opts.Method)
-	if opts.Method == "PUBLISH" { // a feed; an invitation is not polled
-		setRaw(cal.Props, ical.PropName, escapeText(opts.Name))
-		setRaw(cal.Props, "X-WR-CALNAME", escapeText(opts.Name))
-		refresh := duration(opts.Refresh)
-		p := ical.NewProp(ical.PropRefreshInterval)
-		p.Params.Set(ical.ParamValue, "DURATION")
-		p.Value = refresh
-		cal.Props.Set(p)
-		setRaw(cal.Props, "X-PUBLISHED-TTL", refresh)
-	}
+	return opts
+}
 
-	cal.Children = append(cal.Children, timezones(entries)...)
-	for _, e := range entries {
-		cal.Children = append(cal.Children, vevent(e, opts))
+// encode writes the calendar; event gives each VEVENT's lines.
+func encode(entries []entry, opts Options, event func(*entry, Options) []byte) []byte {
+	b := make([]byte, 0, 1024+900*len(entries))
+	b = appendHeader(b, opts)
+	for _, tz := range timezones(entries) {
+		b = appendComponent(b, tz)
 	}
-	fw := NewFoldingWriter(w)
-	if err := ical.NewEncoder(fw).Encode(cal); err != nil {
-		return fmt.Errorf("calendar: encode: %w", err)
+	for i := range entries {
+		b = append(b, event(&entries[i], opts)...)
 	}
-	return fw.Flush()
+	return appendLine(b, "END:VCALENDAR")
 }
 
 // timezones returns a VTIMEZONE for each zone used by a timed entry,
@@ -237,81 +243,6 @@ func timezones(entries []entry) []*ical.Component {
 		out = append(out, VTimezone(events.Span{Timezone: n}.Location(), z.from, z.to))
 	}
 	return out
-}
-
-func vevent(e entry, opts Options) *ical.Component {
-	ev := ical.NewEvent()
-	p := ev.Props
-	setRaw(p, ical.PropUID, e.id+"@"+opts.UIDHost)
-	setRaw(p, ical.PropSequence, strconv.Itoa(e.sequence))
-	// DTSTAMP is the last change, not the time of rendering: the same read
-	// model must give the same bytes, or ETags would lie.
-	setRaw(p, ical.PropDateTimeStamp, utc(e.updated))
-	setRaw(p, ical.PropCreated, utc(e.created))
-	setRaw(p, ical.PropLastModified, utc(e.updated))
-
-	start, end := e.span.Start, e.span.End
-	if e.span.AllDay() {
-		s, _ := time.Parse(events.DateLayout, start)
-		x, _ := time.Parse(events.DateLayout, end)
-		p.Set(dateProp(ical.PropDateTimeStart, s))
-		p.Set(dateProp(ical.PropDateTimeEnd, x.AddDate(0, 0, 1))) // exclusive
-	} else if e.inUTC {
-		a, b := e.span.UTC()
-		setRaw(p, ical.PropDateTimeStart, utc(a))
-		setRaw(p, ical.PropDateTimeEnd, utc(b))
-	} else {
-		p.Set(localProp(ical.PropDateTimeStart, start, e.span.Timezone))
-		p.Set(localProp(ical.PropDateTimeEnd, end, e.span.Timezone))
-	}
-
-	summary := e.summary
-	status := "CONFIRMED"
-	switch e.status {
-	case events.StatusCancelled:
-		status, summary = "CANCELLED", "Cancelled: "+summary
-	case events.StatusPostponed:
-		status, summary = "TENTATIVE", "Postponed: "+summary
-	}
-	setRaw(p, ical.PropStatus, status)
-	setRaw(p, ical.PropSummary, escapeText(summary))
-	if e.location != "" {
-		setRaw(p, ical.PropLocation, escapeText(e.location))
-	}
-	if e.description != "" {
-		setRaw(p, ical.PropDescription, escapeText(e.description))
-	}
-	setRaw(p, ical.PropCategories, escapeText(e.kind))
-	if opts.BaseURL != "" {
-		setRaw(p, ical.PropURL, strings.TrimRight(opts.BaseURL, "/")+e.path)
-	}
-	// Subscribers follow these meetings; they do not attend them.
-	setRaw(p, ical.PropTransparency, "TRANSPARENT")
-	org := ical.NewProp(ical.PropOrganizer)
-	org.Params.Set(ical.ParamCommonName, "Chancery")
-	org.Value = "mailto:calendar@" + opts.UIDHost
-	if opts.Organizer != "" {
-		org.Value = "mailto:" + opts.Organizer
-	}
-	p.Set(org)
-	if opts.Attendee != "" {
-		// An observer who is told, not asked: no reply expected.
-		att := ical.NewProp(ical.PropAttendee)
-		att.Params.Set(ical.ParamRole, "NON-PARTICIPANT")
-		att.Params.Set(ical.ParamParticipationStatus, "NEEDS-ACTION")
-		att.Params.Set(ical.ParamRSVP, "FALSE")
-		att.Value = "mailto:" + opts.Attendee
-		p.Set(att)
-	}
-
-	for _, a := range opts.Alarms {
-		al := ical.NewComponent(ical.CompAlarm)
-		setRaw(al.Props, ical.PropAction, "DISPLAY")
-		setRaw(al.Props, ical.PropTrigger, a.Trigger)
-		setRaw(al.Props, ical.PropDescription, escapeText(summary))
-		ev.Children = append(ev.Children, al)
-	}
-	return ev.Component
 }
 
 // needsUTC reports whether a timed span must be written in UTC instead of
@@ -356,27 +287,6 @@ func uniqueLocal(v string, loc *time.Location) bool {
 		}
 	}
 	return n == 1
-}
-
-func setRaw(props ical.Props, name, value string) {
-	p := ical.NewProp(name)
-	p.Value = value
-	props.Set(p)
-}
-
-func dateProp(name string, d time.Time) *ical.Prop {
-	p := ical.NewProp(name)
-	p.Params.Set(ical.ParamValue, "DATE")
-	p.Value = d.Format("20060102")
-	return p
-}
-
-func localProp(name, local, zone string) *ical.Prop {
-	t, _ := time.Parse(events.DateTimeLayout, local)
-	p := ical.NewProp(name)
-	p.Params.Set(ical.ParamTimezoneID, zone)
-	p.Value = t.Format("20060102T150405")
-	return p
 }
 
 func utc(t time.Time) string { return t.UTC().Format("20060102T150405Z") }

@@ -254,6 +254,8 @@ func decodeCursor(c string) (start, id string, err error) {
 type Item struct {
 	Type string          // events.MeetingAggregate or events.VisitAggregate
 	Doc  json.RawMessage // the API resource
+	ID   string          // the engagement's id (Feed fills it in)
+	Seq  uint64          // stream sequence of the event that last changed it (Feed fills it in)
 }
 
 // FeedLimit bounds how many engagements one feed holds: calendar clients
@@ -263,14 +265,33 @@ const FeedLimit = 20000
 // Feed returns every engagement matching q (q.Limit and q.Cursor are
 // ignored), ordered by start, and the position they reflect.
 func (db *DB) Feed(ctx context.Context, q Query) ([]Item, uint64, error) {
+	items, pos, _, err := db.feed(ctx, q, false, nil)
+	return items, pos, err
+}
+
+// FeedChanged is Feed, and also when the read model last changed, in the
+// same read: the updated_at of the engagement changed last. Rows are never
+// deleted and every change stamps its row, so it never goes back as the
+// position moves on. When need is set, only the items it wants get their
+// Doc: a caller that keeps documents by (ID, Seq) reads only what changed.
+func (db *DB) FeedChanged(ctx context.Context, q Query, need func(id string, seq uint64) bool) ([]Item, uint64, time.Time, error) {
+	return db.feed(ctx, q, true, need)
+}
+
+func (db *DB) feed(ctx context.Context, q Query, withChange bool, need func(string, uint64) bool) ([]Item, uint64, time.Time, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	db.queries.Add(1)
+	var changed time.Time
 	where, args, err := q.where()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, changed, err
 	}
-	sqlText := "SELECT e.type, e.doc FROM engagements e"
+	cols := "e.type, e.doc, e.id, e.last_seq"
+	if need != nil {
+		cols = "e.type, '', e.id, e.last_seq" // documents come after, for what is needed
+	}
+	sqlText := "SELECT " + cols + " FROM engagements e"
 	if len(where) > 0 {
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -278,27 +299,86 @@ func (db *DB) Feed(ctx context.Context, q Query) ([]Item, uint64, error) {
 	args = append(args, FeedLimit)
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, changed, err
 	}
 	defer tx.Rollback()
 	pos, err := position(ctx, tx)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, changed, err
+	}
+	if withChange {
+		var doc string
+		err := tx.QueryRowContext(ctx, `SELECT doc FROM engagements ORDER BY last_seq DESC LIMIT 1`).Scan(&doc)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, 0, changed, fmt.Errorf("feed: last change: %w", err)
+		}
+		if err == nil {
+			var v struct {
+				UpdatedAt time.Time `json:"updated_at"`
+			}
+			if err := json.Unmarshal([]byte(doc), &v); err != nil {
+				return nil, 0, changed, fmt.Errorf("feed: last change: %w", err)
+			}
+			changed = v.UpdatedAt
+		}
 	}
 	rows, err := tx.QueryContext(ctx, sqlText, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("feed: %w", err)
+		return nil, 0, changed, fmt.Errorf("feed: %w", err)
 	}
 	defer rows.Close()
 	var items []Item
 	for rows.Next() {
-		var typ, doc string
-		if err := rows.Scan(&typ, &doc); err != nil {
-			return nil, 0, err
+		var typ, doc, id string
+		var seq int64
+		if err := rows.Scan(&typ, &doc, &id, &seq); err != nil {
+			return nil, 0, changed, err
 		}
-		items = append(items, Item{Type: typ, Doc: json.RawMessage(doc)})
+		items = append(items, Item{Type: typ, Doc: json.RawMessage(doc), ID: id, Seq: uint64(seq)})
 	}
-	return items, pos, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, changed, err
+	}
+	rows.Close()
+	if need != nil {
+		if err := fillDocs(ctx, tx, items, need); err != nil {
+			return nil, 0, changed, err
+		}
+	}
+	return items, pos, changed, nil
+}
+
+// fillDocs reads the documents of the items need wants, in the same read.
+func fillDocs(ctx context.Context, tx *sql.Tx, items []Item, need func(string, uint64) bool) error {
+	at := map[string]int{}
+	var ids []any
+	for i, it := range items {
+		if need(it.ID, it.Seq) {
+			at[it.ID] = i
+			ids = append(ids, it.ID)
+		}
+	}
+	const chunk = 500
+	for len(ids) > 0 {
+		n := min(chunk, len(ids))
+		rows, err := tx.QueryContext(ctx, `SELECT id, doc FROM engagements WHERE id IN (?`+strings.Repeat(",?", n-1)+`)`, ids[:n]...)
+		if err != nil {
+			return fmt.Errorf("feed: documents: %w", err)
+		}
+		for rows.Next() {
+			var id, doc string
+			if err := rows.Scan(&id, &doc); err != nil {
+				rows.Close()
+				return err
+			}
+			items[at[id]].Doc = json.RawMessage(doc)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
 
 // Queries counts the read queries served, so tests can show that a cached
