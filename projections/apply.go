@@ -76,10 +76,11 @@ type batch struct {
 	tx     *sql.Tx
 	states map[string]state
 	seqs   map[string]uint64
+	stored map[string]bool // aggregates that had rows before the batch
 }
 
 func newBatch(tx *sql.Tx) *batch {
-	return &batch{tx: tx, states: map[string]state{}, seqs: map[string]uint64{}}
+	return &batch{tx: tx, states: map[string]state{}, seqs: map[string]uint64{}, stored: map[string]bool{}}
 }
 
 // apply folds one event into the aggregate's state, loading the state from
@@ -104,6 +105,7 @@ func (b *batch) apply(ctx context.Context, env events.Envelope) error {
 			if err := json.Unmarshal([]byte(doc), st); err != nil {
 				return fmt.Errorf("event %s (seq %d): decode %s: %w", env.ID, env.Seq, env.AggregateID, err)
 			}
+			b.stored[env.AggregateID] = true
 		}
 		b.states[env.AggregateID] = st
 	}
@@ -164,7 +166,7 @@ func (b *batch) writeRows(ctx context.Context) error {
 			int64(r.seq), string(r.doc)); err != nil {
 			return fmt.Errorf("write %s: %w", r.id, err)
 		}
-		if r.version > 1 {
+		if b.stored[r.id] { // its people rows are there: replace them
 			if _, err := del.ExecContext(ctx, r.id); err != nil {
 				return fmt.Errorf("write %s: %w", r.id, err)
 			}

@@ -66,7 +66,7 @@ func (db *DB) openPools() error {
 		}
 		return "file:" + db.path + "?" + q.Encode() + extra
 	}
-	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-32000)"))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", db.path, err)
 	}

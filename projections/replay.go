@@ -8,6 +8,10 @@ import (
 	"github.com/chancery/chancery/events"
 )
 
+// ReplayBatch is how many events a replay applies per transaction. (Tests
+// lower it to see a replay stop between batches.)
+var ReplayBatch = 10000
+
 // Progress reports a replay's position and the stream's last sequence.
 type Progress func(position, last uint64)
 
@@ -35,37 +39,59 @@ func Replay(ctx context.Context, db *DB, l *events.Log, until uint64, progress P
 	if pos == until {
 		return pos, nil
 	}
-	batch := make([]events.Envelope, 0, maxBatch)
-	flush := func() error {
-		if len(batch) == 0 {
+	// Reading and decoding the stream runs beside the SQL writes: two
+	// cores, two stages. Batches are larger than the live projector's, so
+	// an engagement changed several times is written once per batch.
+	batches := make(chan []events.Envelope, 2)
+	scanErr := make(chan error, 1)
+	scanCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		batch := make([]events.Envelope, 0, ReplayBatch)
+		send := func() bool {
+			if len(batch) == 0 {
+				return true
+			}
+			select {
+			case batches <- batch:
+				batch = make([]events.Envelope, 0, ReplayBatch)
+				return true
+			case <-scanCtx.Done():
+				return false
+			}
+		}
+		err := l.Scan(scanCtx, pos, events.ReadFilter{}, func(st events.Stored) error {
+			if st.Seq > until {
+				return events.ErrStopScan
+			}
+			batch = append(batch, st.Envelope)
+			if len(batch) == ReplayBatch && !send() {
+				return scanCtx.Err()
+			}
+			if st.Seq == until {
+				return events.ErrStopScan
+			}
 			return nil
+		})
+		if err == nil && !send() {
+			err = scanCtx.Err()
 		}
-		if err := p.Apply(ctx, batch); err != nil {
-			return err
+		scanErr <- err
+	}()
+	for batch := range batches {
+		if err = p.Apply(ctx, batch); err != nil {
+			cancel()
+			for range batches { // let the reader finish
+			}
+			break
 		}
-		batch = batch[:0]
 		if progress != nil {
 			progress(p.Position(), until)
 		}
-		return nil
 	}
-	err = l.Scan(ctx, pos, events.ReadFilter{}, func(st events.Stored) error {
-		if st.Seq > until {
-			return events.ErrStopScan
-		}
-		batch = append(batch, st.Envelope)
-		if len(batch) == maxBatch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		if st.Seq == until {
-			return events.ErrStopScan
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
+	if serr := <-scanErr; err == nil {
+		err = serr
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return p.Position(), fmt.Errorf("replay at %d: %w", p.Position(), err)

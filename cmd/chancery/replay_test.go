@@ -102,6 +102,7 @@ func TestReplayHelperProcess(t *testing.T) {
 		t.Skip("helper process only")
 	}
 	replayAfterBatch = func() { time.Sleep(200 * time.Millisecond) }
+	projections.ReplayBatch = 500 // several batches, to be killed between
 	var out, errb strings.Builder
 	if err := run(context.Background(), strings.Split(args, "\x1f"), os.Getenv, strings.NewReader(""), &out, &errb); err != nil {
 		fmt.Fprintln(os.Stderr, err, errb.String())
