@@ -57,6 +57,10 @@ type Config struct {
 	Now           func() time.Time
 	// Snapshots answer ?as_of=; nil refuses it.
 	Snapshots Snapshots
+	// PublicURL is where clients reach the API, for each event's URL. When
+	// empty it is taken from each request's Host header, and every distinct
+	// Host is a distinct cached feed.
+	PublicURL string
 	Logger    *slog.Logger
 }
 
@@ -254,7 +258,7 @@ func parseBound(raw string, date *string, at *time.Time) bool {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, title string, private bool) {
-	base := baseURL(r)
+	base := h.baseURL(r)
 	db, pos := h.cfg.DB, h.cfg.Position()
 	if !req.asOf.IsZero() {
 		snap, at, release, err := h.cfg.Snapshots.At(r.Context(), req.asOf)
@@ -372,7 +376,10 @@ func acceptsGzip(r *http.Request) bool {
 
 // baseURL is the API's address as the client reached it, for event URLs.
 // Only a well-formed host is taken from the request.
-func baseURL(r *http.Request) string {
+func (h *Handler) baseURL(r *http.Request) string {
+	if h.cfg.PublicURL != "" {
+		return strings.TrimRight(h.cfg.PublicURL, "/")
+	}
 	host := r.Host
 	if host == "" || strings.ContainsAny(host, "/\\@?#\" ") {
 		return ""
@@ -396,7 +403,7 @@ func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id strin
 		h.writeError(w, r, err)
 		return
 	}
-	f, err := h.render([]projections.Item{{Type: typ, Doc: doc}}, Options{Name: "Chancery", BaseURL: baseURL(r)})
+	f, err := h.render([]projections.Item{{Type: typ, Doc: doc}}, Options{Name: "Chancery", BaseURL: h.baseURL(r)})
 	if err != nil {
 		h.writeError(w, r, err)
 		return

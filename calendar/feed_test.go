@@ -290,3 +290,26 @@ func TestReRenderFromCachedEntriesEqualsAColdRender(t *testing.T) {
 		t.Fatal("the feed did not change after a reschedule")
 	}
 }
+
+// TestPublicURLMakesTheHostHeaderIrrelevant: with a configured public URL,
+// requests under any Host get the same cached feed with the same links, so
+// made-up Host headers cannot force renders.
+func TestPublicURLMakesTheHostHeaderIrrelevant(t *testing.T) {
+	s := newStore(t, release)
+	id := s.record(t, "", scheduleTalks())
+	h, _ := s.serve(t, Config{PublicURL: "https://chancery.example.org/"})
+	var bodies [][]byte
+	for i, host := range []string{"a.example", "b.example", "evil.example"} {
+		req := httptest.NewRequest(http.MethodGet, "http://"+host+"/calendar.ics?from=2022-01-01", nil)
+		rec := httptest.NewRecorder()
+		h.ServeAll(rec, req)
+		if want := map[bool]string{true: "miss", false: "hit"}[i == 0]; rec.Header().Get("X-Cache") != want {
+			t.Errorf("Host %s: X-Cache %q, want %q", host, rec.Header().Get("X-Cache"), want)
+		}
+		bodies = append(bodies, rec.Body.Bytes())
+	}
+	unfolded := bytes.ReplaceAll(bodies[0], []byte("\r\n "), nil)
+	if !bytes.Equal(bodies[0], bodies[2]) || !bytes.Contains(unfolded, []byte("URL:https://chancery.example.org/api/v1/meetings/"+id)) {
+		t.Errorf("feeds differ by Host or lack the public URL:\n%s", bodies[0])
+	}
+}

@@ -34,6 +34,10 @@ type CalendarConfig struct {
 	// UIDHost names this deployment in event UIDs (<id>@host). Keep it
 	// stable: a changed UID is a new event to every calendar client.
 	UIDHost string `yaml:"uid_host"`
+	// PublicURL is where clients reach this service, for the URL of each
+	// event in the feeds (and, unless notifier.public_url says otherwise,
+	// the links in alerts). Empty: taken from each request's Host header.
+	PublicURL string `yaml:"public_url"`
 }
 
 // TokenConfig is one bearer token.

@@ -45,6 +45,11 @@ func (c *Config) validateNotifier(file string, root *yaml.Node) error {
 			return configError(file, at("notifier", "public_url"), "notifier.public_url", "%q is not an http(s) URL", n.PublicURL)
 		}
 	}
+	if u := c.Calendar.PublicURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return configError(file, at("calendar", "public_url"), "calendar.public_url", "%q is not an http(s) URL", u)
+		}
+	}
 	if n.Templates != "" {
 		if _, err := notifier.LoadTemplates(n.Templates); err != nil {
 			return configError(file, at("notifier", "templates"), "notifier.templates", "%v", err)
@@ -108,6 +113,9 @@ func (c *Config) validateNotifier(file string, root *yaml.Node) error {
 func (c *Config) notifierConfig(publicURL string) (notifier.Config, notifier.ChannelsConfig, error) {
 	n := c.Notifier
 	cfg := notifier.Config{Sweep: n.Sweep, Digest: n.Digest, BaseURL: n.PublicURL, Queue: notifier.QueueConfig{Replicas: c.NATS.Replicas}}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = c.Calendar.PublicURL
+	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = publicURL
 	}

@@ -211,7 +211,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 
 	feeds := calendar.NewHandler(calendar.Config{
 		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
-		Now: o.now, Snapshots: a.snapshots, Logger: logger.With("component", "calendar"),
+		Now: o.now, Snapshots: a.snapshots, PublicURL: cfg.Calendar.PublicURL, Logger: logger.With("component", "calendar"),
 	})
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
