@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/chancery/chancery/events"
@@ -125,128 +124,58 @@ func (b *batch) flush(ctx context.Context, pos uint64) error {
 	return b.checkpoint(ctx, pos)
 }
 
-// rowsPerInsert is how many rows one INSERT statement carries: each
-// statement costs a fixed overhead in the SQLite driver, so many rows per
-// statement write a large batch several times faster than one each.
-const rowsPerInsert = 64
-
-const (
-	upsertHead = `INSERT INTO engagements (id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc) VALUES `
-	upsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	upsertTail = ` ON CONFLICT (id) DO UPDATE SET
-			version = excluded.version, kind = excluded.kind, status = excluded.status,
-			country = excluded.country, start_utc = excluded.start_utc, end_utc = excluded.end_utc,
-			start_date = excluded.start_date, end_date = excluded.end_date,
-			last_seq = excluded.last_seq, doc = excluded.doc`
-	peopleHead = `INSERT INTO people (engagement_id, pos, role, name, name_folded, office, country) VALUES `
-	peopleRow  = `(?, ?, ?, ?, ?, ?, ?)`
-)
-
-// multiInsert runs head + n row placeholders + tail for the given values,
-// rowsPerInsert rows per statement, preparing each statement shape once.
-type multiInsert struct {
-	tx         *sql.Tx
-	head, row  string
-	tail       string
-	width      int // values per row
-	stmts      map[int]*sql.Stmt
-	pending    []any
-	pendingLen int
-}
-
-func (m *multiInsert) add(ctx context.Context, vals ...any) error {
-	m.pending = append(m.pending, vals...)
-	m.pendingLen++
-	if m.pendingLen == rowsPerInsert {
-		return m.flush(ctx)
-	}
-	return nil
-}
-
-func (m *multiInsert) flush(ctx context.Context) error {
-	if m.pendingLen == 0 {
-		return nil
-	}
-	st, ok := m.stmts[m.pendingLen]
-	if !ok {
-		q := m.head + m.row + strings.Repeat(", "+m.row, m.pendingLen-1) + m.tail
-		var err error
-		if st, err = m.tx.PrepareContext(ctx, q); err != nil {
-			return err
-		}
-		if m.stmts == nil {
-			m.stmts = map[int]*sql.Stmt{}
-		}
-		m.stmts[m.pendingLen] = st
-	}
-	if _, err := st.ExecContext(ctx, m.pending...); err != nil {
-		return err
-	}
-	m.pending, m.pendingLen = m.pending[:0], 0
-	return nil
-}
-
-func (m *multiInsert) close() {
-	for _, st := range m.stmts {
-		st.Close()
-	}
-}
-
 func (b *batch) writeRows(ctx context.Context) error {
 	if len(b.states) == 0 {
 		return nil
 	}
+	upsert, err := b.tx.PrepareContext(ctx, `
+		INSERT INTO engagements (id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			version = excluded.version, kind = excluded.kind, status = excluded.status,
+			country = excluded.country, start_utc = excluded.start_utc, end_utc = excluded.end_utc,
+			start_date = excluded.start_date, end_date = excluded.end_date,
+			last_seq = excluded.last_seq, doc = excluded.doc`)
+	if err != nil {
+		return err
+	}
+	defer upsert.Close()
+	del, err := b.tx.PrepareContext(ctx, `DELETE FROM people WHERE engagement_id = ?`)
+	if err != nil {
+		return err
+	}
+	defer del.Close()
+	ins, err := b.tx.PrepareContext(ctx, `INSERT INTO people (engagement_id, pos, role, name, name_folded, office, country) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+
 	ids := make([]string, 0, len(b.states))
 	for id := range b.states {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-
-	// People of engagements that had rows before the batch are replaced.
-	var stale []any
-	for _, id := range ids {
-		if b.stored[id] {
-			stale = append(stale, id)
-		}
-	}
-	for len(stale) > 0 {
-		n := min(len(stale), 500)
-		if _, err := b.tx.ExecContext(ctx, `DELETE FROM people WHERE engagement_id IN (?`+strings.Repeat(", ?", n-1)+`)`, stale[:n]...); err != nil {
-			return fmt.Errorf("write people: %w", err)
-		}
-		stale = stale[n:]
-	}
-
-	upsert := &multiInsert{tx: b.tx, head: upsertHead, row: upsertRow, tail: upsertTail, width: 12}
-	defer upsert.close()
-	rows := make([]row, 0, len(ids))
 	for _, id := range ids {
 		r, err := b.states[id].row(b.seqs[id])
 		if err != nil {
 			return err
 		}
-		if err := upsert.add(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country,
+		if _, err := upsert.ExecContext(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country,
 			r.startUTC.UTC().Format(utcLayout), r.endUTC.UTC().Format(utcLayout), r.startDate, r.endDate,
 			int64(r.seq), string(r.doc)); err != nil {
 			return fmt.Errorf("write %s: %w", r.id, err)
 		}
-		rows = append(rows, r)
-	}
-	if err := upsert.flush(ctx); err != nil {
-		return fmt.Errorf("write engagements: %w", err)
-	}
-	// People after their engagements: they refer to them.
-	people := &multiInsert{tx: b.tx, head: peopleHead, row: peopleRow, width: 7}
-	defer people.close()
-	for _, r := range rows {
-		for i, p := range r.people {
-			if err := people.add(ctx, r.id, i, p.role, p.Name, events.FoldName(p.Name), p.Office, p.Country); err != nil {
+		if b.stored[r.id] { // its people rows are there: replace them
+			if _, err := del.ExecContext(ctx, r.id); err != nil {
 				return fmt.Errorf("write %s: %w", r.id, err)
 			}
 		}
-	}
-	if err := people.flush(ctx); err != nil {
-		return fmt.Errorf("write people: %w", err)
+		for i, p := range r.people {
+			if _, err := ins.ExecContext(ctx, r.id, i, p.role, p.Name, events.FoldName(p.Name), p.Office, p.Country); err != nil {
+				return fmt.Errorf("write %s: %w", r.id, err)
+			}
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -237,29 +238,18 @@ func rawInsertRows(b *testing.B, db *DB, path string) time.Duration {
 		if err != nil {
 			b.Fatal(err)
 		}
-		// The fastest plain way: many rows per INSERT, as the projector does.
-		ins := &multiInsert{tx: tx, head: upsertHead, row: upsertRow, tail: upsertTail, width: 12}
-		insP := &multiInsert{tx: tx, head: peopleHead, row: peopleRow, width: 7}
+		ins := mustPrepare(b, tx, benchUpsertSQL)
+		insP := mustPrepare(b, tx, benchInsertSQL)
 		for _, r := range rows {
-			if err := ins.add(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country, r.start, r.end, r.startDate, r.endDate, r.seq, r.doc); err != nil {
+			if _, err := ins.ExecContext(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country, r.start, r.end, r.startDate, r.endDate, r.seq, r.doc); err != nil {
 				b.Fatal(err)
 			}
-		}
-		if err := ins.flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range rows {
 			for _, p := range r.people {
-				if err := insP.add(ctx, r.id, p.pos, p.role, p.name, p.folded, p.office, p.country); err != nil {
+				if _, err := insP.ExecContext(ctx, r.id, p.pos, p.role, p.name, p.folded, p.office, p.country); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
-		if err := insP.flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		ins.close()
-		insP.close()
 		if _, err := tx.ExecContext(ctx, benchCheckpointSQL, strconv.FormatInt(rows[len(rows)-1].seq, 10)); err != nil {
 			b.Fatal(err)
 		}
@@ -268,4 +258,12 @@ func rawInsertRows(b *testing.B, db *DB, path string) time.Duration {
 		}
 		spent += time.Since(t0)
 	}
+}
+
+func mustPrepare(b *testing.B, tx *sql.Tx, q string) *sql.Stmt {
+	st, err := tx.Prepare(q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
 }
