@@ -128,7 +128,26 @@ func (b *batch) writeRows(ctx context.Context) error {
 	if len(b.states) == 0 {
 		return nil
 	}
-	upsert, err := b.tx.PrepareContext(ctx, `
+	ids := make([]string, 0, len(b.states))
+	for id := range b.states {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	rows := make([]row, 0, len(ids))
+	for _, id := range ids {
+		r, err := b.states[id].row(b.seqs[id])
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	return writeRowList(ctx, b.tx, rows, b.stored)
+}
+
+// writeRowList upserts rows (in id order) and their people; the people of
+// engagements in stored, which had rows before, are replaced.
+func writeRowList(ctx context.Context, tx *sql.Tx, rows []row, stored map[string]bool) error {
+	upsert, err := tx.PrepareContext(ctx, `
 		INSERT INTO engagements (id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
@@ -140,33 +159,23 @@ func (b *batch) writeRows(ctx context.Context) error {
 		return err
 	}
 	defer upsert.Close()
-	del, err := b.tx.PrepareContext(ctx, `DELETE FROM people WHERE engagement_id = ?`)
+	del, err := tx.PrepareContext(ctx, `DELETE FROM people WHERE engagement_id = ?`)
 	if err != nil {
 		return err
 	}
 	defer del.Close()
-	ins, err := b.tx.PrepareContext(ctx, `INSERT INTO people (engagement_id, pos, role, name, name_folded, office, country) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO people (engagement_id, pos, role, name, name_folded, office, country) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
-
-	ids := make([]string, 0, len(b.states))
-	for id := range b.states {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		r, err := b.states[id].row(b.seqs[id])
-		if err != nil {
-			return err
-		}
+	for _, r := range rows {
 		if _, err := upsert.ExecContext(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country,
 			r.startUTC.UTC().Format(utcLayout), r.endUTC.UTC().Format(utcLayout), r.startDate, r.endDate,
 			int64(r.seq), string(r.doc)); err != nil {
 			return fmt.Errorf("write %s: %w", r.id, err)
 		}
-		if b.stored[r.id] { // its people rows are there: replace them
+		if stored[r.id] { // its people rows are there: replace them
 			if _, err := del.ExecContext(ctx, r.id); err != nil {
 				return fmt.Errorf("write %s: %w", r.id, err)
 			}

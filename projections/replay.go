@@ -2,8 +2,10 @@ package projections
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/chancery/chancery/events"
 )
@@ -79,10 +81,35 @@ func Replay(ctx context.Context, db *DB, l *events.Log, until uint64, progress P
 		}
 		scanErr <- err
 	}()
-	for batch := range batches {
-		if err = p.Apply(ctx, batch); err != nil {
+	// Folding the events and encoding the rows is the second stage, so the
+	// writer only writes.
+	prepared := make(chan *preparedBatch, 1)
+	foldErr := make(chan error, 1)
+	go func() {
+		defer close(prepared)
+		f := &folder{db: db, mem: map[string]*memState{}}
+		for batch := range batches {
+			pb, err := f.fold(scanCtx, batch)
+			if err == nil {
+				select {
+				case prepared <- pb:
+					continue
+				case <-scanCtx.Done():
+					err = scanCtx.Err()
+				}
+			}
 			cancel()
 			for range batches { // let the reader finish
+			}
+			foldErr <- err
+			return
+		}
+		foldErr <- nil
+	}()
+	for pb := range prepared {
+		if err = p.applyPrepared(ctx, pb); err != nil {
+			cancel()
+			for range prepared { // let the folder finish
 			}
 			break
 		}
@@ -90,11 +117,140 @@ func Replay(ctx context.Context, db *DB, l *events.Log, until uint64, progress P
 			progress(p.Position(), until)
 		}
 	}
-	if serr := <-scanErr; err == nil {
-		err = serr
+	for _, ch := range []chan error{foldErr, scanErr} {
+		if e := <-ch; err == nil && e != nil && !errors.Is(e, context.Canceled) {
+			err = e
+		}
+	}
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return p.Position(), fmt.Errorf("replay at %d: %w", p.Position(), err)
 	}
 	return p.Position(), err
+}
+
+// preparedBatch is a batch folded and encoded, ready to write.
+type preparedBatch struct {
+	first, last uint64 // stream sequences of its first and last event
+	rows        []row  // the engagements it changed, in id order
+	stored      map[string]bool
+}
+
+// memState is an aggregate's state as the replay last folded it.
+type memState struct {
+	st  state
+	gen int // the batch that last changed it
+}
+
+// folder folds a replay's batches, keeping the states of engagements
+// changed in the last few batches in memory: a change to a recent one
+// needs no read of its document.
+type folder struct {
+	db  *DB
+	mem map[string]*memState
+	gen int
+}
+
+// memBatches is how many batches states stay in memory: more than the
+// batches between the folder and the writer, so that a state dropped from
+// memory is certainly committed when it is read back.
+const memBatches = 4
+
+func (f *folder) fold(ctx context.Context, envs []events.Envelope) (*preparedBatch, error) {
+	f.gen++
+	pb := &preparedBatch{first: envs[0].Seq, last: envs[len(envs)-1].Seq, stored: map[string]bool{}}
+	touched := map[string]uint64{}
+	for _, env := range envs {
+		ms := f.mem[env.AggregateID]
+		if ms == nil {
+			var st state
+			switch env.AggregateType {
+			case events.MeetingAggregate:
+				st = &meetingState{}
+			case events.VisitAggregate:
+				st = &visitState{}
+			default:
+				return nil, fmt.Errorf("event %s (seq %d): unknown aggregate type %q", env.ID, env.Seq, env.AggregateType)
+			}
+			if env.Version > 1 {
+				if err := f.load(ctx, env, st); err != nil {
+					return nil, err
+				}
+				pb.stored[env.AggregateID] = true
+			}
+			ms = &memState{st: st, gen: f.gen}
+			f.mem[env.AggregateID] = ms
+		} else if ms.gen < f.gen {
+			pb.stored[env.AggregateID] = true // written by an earlier batch
+		}
+		if err := ms.st.Evolve(env); err != nil {
+			return nil, fmt.Errorf("project seq %d: %w", env.Seq, err)
+		}
+		ms.gen = f.gen
+		touched[env.AggregateID] = env.Seq
+	}
+	ids := make([]string, 0, len(touched))
+	for id := range touched {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	pb.rows = make([]row, 0, len(ids))
+	for _, id := range ids {
+		r, err := f.mem[id].st.row(touched[id])
+		if err != nil {
+			return nil, err
+		}
+		pb.rows = append(pb.rows, r)
+	}
+	for id, ms := range f.mem {
+		if f.gen-ms.gen >= memBatches {
+			delete(f.mem, id)
+		}
+	}
+	return pb, nil
+}
+
+// load reads an engagement's state from its committed row.
+func (f *folder) load(ctx context.Context, env events.Envelope, st state) error {
+	f.db.mu.RLock()
+	defer f.db.mu.RUnlock()
+	var doc string
+	if err := f.db.read.QueryRowContext(ctx, `SELECT doc FROM engagements WHERE id = ?`, env.AggregateID).Scan(&doc); err != nil {
+		return fmt.Errorf("event %s (seq %d): load %s %s: %w", env.ID, env.Seq, env.AggregateType, env.AggregateID, err)
+	}
+	if err := json.Unmarshal([]byte(doc), st); err != nil {
+		return fmt.Errorf("event %s (seq %d): decode %s: %w", env.ID, env.Seq, env.AggregateID, err)
+	}
+	return nil
+}
+
+// applyPrepared writes a prepared batch and its checkpoint in one
+// transaction.
+func (p *Projector) applyPrepared(ctx context.Context, pb *preparedBatch) error {
+	p.applyMu.Lock()
+	defer p.applyMu.Unlock()
+	if cur := p.Position(); pb.first <= cur {
+		return fmt.Errorf("projector: event at seq %d is not after position %d", pb.first, cur)
+	}
+	p.db.mu.RLock()
+	defer p.db.mu.RUnlock()
+	tx, err := p.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projector: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := writeRowList(ctx, tx, pb.rows, pb.stored); err != nil {
+		return err
+	}
+	b := &batch{tx: tx}
+	if err := b.checkpoint(ctx, pb.last); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projector: commit at %d: %w", pb.last, err)
+	}
+	p.advance(pb.last, nil)
+	return nil
 }
