@@ -83,30 +83,41 @@ func newBatch(tx *sql.Tx) *batch {
 	return &batch{tx: tx, states: map[string]state{}, seqs: map[string]uint64{}, stored: map[string]bool{}}
 }
 
+// stateFor returns the state env applies to: empty for a first event,
+// else as the read model holds it.
+func stateFor(ctx context.Context, q queryer, env events.Envelope) (state, error) {
+	var st state
+	switch env.AggregateType {
+	case events.MeetingAggregate:
+		st = &meetingState{}
+	case events.VisitAggregate:
+		st = &visitState{}
+	default:
+		return nil, fmt.Errorf("event %s (seq %d): unknown aggregate type %q", env.ID, env.Seq, env.AggregateType)
+	}
+	if env.Version > 1 {
+		var doc string
+		err := q.QueryRowContext(ctx, `SELECT doc FROM engagements WHERE id = ?`, env.AggregateID).Scan(&doc)
+		if err != nil {
+			return nil, fmt.Errorf("event %s (seq %d): load %s %s: %w", env.ID, env.Seq, env.AggregateType, env.AggregateID, err)
+		}
+		if err := json.Unmarshal([]byte(doc), st); err != nil {
+			return nil, fmt.Errorf("event %s (seq %d): decode %s: %w", env.ID, env.Seq, env.AggregateID, err)
+		}
+	}
+	return st, nil
+}
+
 // apply folds one event into the aggregate's state, loading the state from
 // the read model the first time the batch meets the aggregate.
 func (b *batch) apply(ctx context.Context, env events.Envelope) error {
 	st, ok := b.states[env.AggregateID]
 	if !ok {
-		switch env.AggregateType {
-		case events.MeetingAggregate:
-			st = &meetingState{}
-		case events.VisitAggregate:
-			st = &visitState{}
-		default:
-			return fmt.Errorf("event %s (seq %d): unknown aggregate type %q", env.ID, env.Seq, env.AggregateType)
+		var err error
+		if st, err = stateFor(ctx, b.tx, env); err != nil {
+			return err
 		}
-		if env.Version > 1 {
-			var doc string
-			err := b.tx.QueryRowContext(ctx, `SELECT doc FROM engagements WHERE id = ?`, env.AggregateID).Scan(&doc)
-			if err != nil {
-				return fmt.Errorf("event %s (seq %d): load %s %s: %w", env.ID, env.Seq, env.AggregateType, env.AggregateID, err)
-			}
-			if err := json.Unmarshal([]byte(doc), st); err != nil {
-				return fmt.Errorf("event %s (seq %d): decode %s: %w", env.ID, env.Seq, env.AggregateID, err)
-			}
-			b.stored[env.AggregateID] = true
-		}
+		b.stored[env.AggregateID] = env.Version > 1
 		b.states[env.AggregateID] = st
 	}
 	if err := st.Evolve(env); err != nil {

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -165,21 +164,13 @@ func (f *folder) fold(ctx context.Context, envs []events.Envelope) (*preparedBat
 	for _, env := range envs {
 		ms := f.mem[env.AggregateID]
 		if ms == nil {
-			var st state
-			switch env.AggregateType {
-			case events.MeetingAggregate:
-				st = &meetingState{}
-			case events.VisitAggregate:
-				st = &visitState{}
-			default:
-				return nil, fmt.Errorf("event %s (seq %d): unknown aggregate type %q", env.ID, env.Seq, env.AggregateType)
+			f.db.mu.RLock()
+			st, err := stateFor(ctx, f.db.read, env)
+			f.db.mu.RUnlock()
+			if err != nil {
+				return nil, err
 			}
-			if env.Version > 1 {
-				if err := f.load(ctx, env, st); err != nil {
-					return nil, err
-				}
-				pb.stored[env.AggregateID] = true
-			}
+			pb.stored[env.AggregateID] = env.Version > 1
 			ms = &memState{st: st, gen: f.gen}
 			f.mem[env.AggregateID] = ms
 		} else if ms.gen < f.gen {
@@ -210,20 +201,6 @@ func (f *folder) fold(ctx context.Context, envs []events.Envelope) (*preparedBat
 		}
 	}
 	return pb, nil
-}
-
-// load reads an engagement's state from its committed row.
-func (f *folder) load(ctx context.Context, env events.Envelope, st state) error {
-	f.db.mu.RLock()
-	defer f.db.mu.RUnlock()
-	var doc string
-	if err := f.db.read.QueryRowContext(ctx, `SELECT doc FROM engagements WHERE id = ?`, env.AggregateID).Scan(&doc); err != nil {
-		return fmt.Errorf("event %s (seq %d): load %s %s: %w", env.ID, env.Seq, env.AggregateType, env.AggregateID, err)
-	}
-	if err := json.Unmarshal([]byte(doc), st); err != nil {
-		return fmt.Errorf("event %s (seq %d): decode %s: %w", env.ID, env.Seq, env.AggregateID, err)
-	}
-	return nil
 }
 
 // applyPrepared writes a prepared batch and its checkpoint in one
