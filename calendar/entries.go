@@ -53,8 +53,9 @@ func (c *entryCache) render(items []projections.Item, opts Options) ([]byte, err
 		c.entries = map[string]*cachedEntry{}
 	}
 	c.gen++
-	entries := make([]entry, len(items))
-	cached := make(map[*entry]*cachedEntry, len(items))
+	// Which items the cache lacks; those are decoded, on every core.
+	ces := make([]*cachedEntry, len(items))
+	var misses []int
 	for i, it := range items {
 		ce := c.entries[it.ID]
 		if ce == nil || ce.seq != it.Seq || it.ID == "" || it.Seq == 0 {
@@ -62,33 +63,50 @@ func (c *entryCache) render(items []projections.Item, opts Options) ([]byte, err
 				// Dropped from the cache since the read: read it again.
 				return nil, errEvicted
 			}
-			e, err := decodeOne(it)
-			if err != nil {
-				return nil, err
-			}
-			ce = &cachedEntry{seq: it.Seq, e: e, events: map[string][]byte{}}
-			if it.ID != "" && it.Seq != 0 {
-				c.entries[it.ID] = ce
-			}
+			misses = append(misses, i)
+			continue
 		}
+		ces[i] = ce
+	}
+	errs := make([]error, len(misses))
+	parallel(len(misses), func(k int) {
+		it := items[misses[k]]
+		e, err := decodeOne(it)
+		ces[misses[k]], errs[k] = &cachedEntry{seq: it.Seq, e: e, events: map[string][]byte{}}, err
+	})
+	for k, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+		if it := items[misses[k]]; it.ID != "" && it.Seq != 0 {
+			c.entries[it.ID] = ces[misses[k]]
+		}
+	}
+	entries := make([]entry, len(items))
+	for i, ce := range ces {
 		ce.used = c.gen
 		entries[i] = ce.e
-		cached[&entries[i]] = ce
 	}
 	opts = withDefaults(opts)
 	key := eventKey(opts)
-	b := encode(entries, opts, func(e *entry, opts Options) []byte {
-		ce := cached[e]
-		if ev, ok := ce.events[key]; ok {
-			return ev
+	// VEVENTs not rendered with these options before, also on every core.
+	evs := make([][]byte, len(items))
+	parallel(len(items), func(i int) {
+		if ev, ok := ces[i].events[key]; ok {
+			evs[i] = ev
+			return
 		}
-		ev := appendEvent(nil, *e, opts)
-		if len(ce.events) >= maxEntryRenders {
-			clear(ce.events)
-		}
-		ce.events[key] = ev
-		return ev
+		evs[i] = appendEvent(nil, entries[i], opts)
 	})
+	for i, ce := range ces {
+		if _, ok := ce.events[key]; !ok {
+			if len(ce.events) >= maxEntryRenders {
+				clear(ce.events)
+			}
+			ce.events[key] = evs[i]
+		}
+	}
+	b := encode(entries, opts, func(i int) []byte { return evs[i] })
 	if len(c.entries) > entryKeep {
 		for id, ce := range c.entries {
 			if c.gen-ce.used > entryIdle {

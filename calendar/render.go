@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -47,17 +49,44 @@ type entry struct {
 	inUTC                           bool // timed, but written in UTC: see needsUTC
 }
 
-// decode turns read-model items into calendar entries.
+// decode turns read-model items into calendar entries, on every core for
+// a large feed.
 func decode(items []projections.Item) ([]entry, error) {
-	out := make([]entry, 0, len(items))
-	for _, it := range items {
-		e, err := decodeOne(it)
+	out := make([]entry, len(items))
+	errs := make([]error, len(items))
+	parallel(len(items), func(i int) { out[i], errs[i] = decodeOne(items[i]) })
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, e)
 	}
 	return out, nil
+}
+
+// parallelMin is the smallest job worth spreading over goroutines.
+const parallelMin = 256
+
+// parallel calls fn(i) for i in [0, n), split over GOMAXPROCS goroutines
+// when n is large enough to pay for them. fn must only touch index i.
+func parallel(n int, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelMin || workers < 2 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // decodeOne turns one read-model item into a calendar entry.
@@ -175,7 +204,10 @@ func Render(w io.Writer, items []projections.Item, opts Options) error {
 	if err != nil {
 		return err
 	}
-	b := encode(entries, withDefaults(opts), func(e *entry, opts Options) []byte { return appendEvent(nil, *e, opts) })
+	opts = withDefaults(opts)
+	evs := make([][]byte, len(entries))
+	parallel(len(entries), func(i int) { evs[i] = appendEvent(nil, entries[i], opts) })
+	b := encode(entries, opts, func(i int) []byte { return evs[i] })
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("calendar: write: %w", err)
 	}
@@ -198,15 +230,15 @@ func withDefaults(opts Options) Options {
 	return opts
 }
 
-// encode writes the calendar; event gives each VEVENT's lines.
-func encode(entries []entry, opts Options, event func(*entry, Options) []byte) []byte {
+// encode writes the calendar; event(i) gives entries[i]'s VEVENT lines.
+func encode(entries []entry, opts Options, event func(i int) []byte) []byte {
 	b := make([]byte, 0, 1024+900*len(entries))
 	b = appendHeader(b, opts)
 	for _, tz := range timezones(entries) {
 		b = appendComponent(b, tz)
 	}
 	for i := range entries {
-		b = append(b, event(&entries[i], opts)...)
+		b = append(b, event(i)...)
 	}
 	return appendLine(b, "END:VCALENDAR")
 }
