@@ -308,6 +308,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, tit
 	writeCalendar(w, r, req.name+".ics", feed)
 }
 
+// Warm decodes every engagement of the default feed into the entry cache,
+// so that the first subscriber after a start does not pay for decoding
+// thousands of documents. Call it once the read model has caught up.
+func (h *Handler) Warm(ctx context.Context) error {
+	today := h.cfg.Now().UTC().Truncate(24 * time.Hour)
+	q := projections.Query{
+		FromDate:       today.Add(-h.cfg.Window).Format(events.DateLayout),
+		CancelledUntil: today.Add(-h.cfg.KeepCancelled),
+	}
+	items, _, _, err := h.cfg.DB.FeedChanged(ctx, q, h.entries.lacks)
+	if err != nil {
+		return err
+	}
+	_, err = h.entries.render(items, Options{UIDHost: h.cfg.UIDHost, BaseURL: h.cfg.PublicURL})
+	return err
+}
+
 // render renders items once in both encodings.
 func (h *Handler) render(items []projections.Item, opts Options) (*rendered, error) {
 	opts.UIDHost, opts.Refresh = h.cfg.UIDHost, h.cfg.Refresh

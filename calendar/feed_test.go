@@ -313,3 +313,27 @@ func TestPublicURLMakesTheHostHeaderIrrelevant(t *testing.T) {
 		t.Errorf("feeds differ by Host or lack the public URL:\n%s", bodies[0])
 	}
 }
+
+// TestWarmDecodesTheFeedAhead: Warm puts the default feed's engagements in
+// the entry cache, and the feed is then served from it.
+func TestWarmDecodesTheFeedAhead(t *testing.T) {
+	s := newStore(t, release)
+	s.record(t, "", scheduleTalks())
+	s.record(t, "", scheduleTalks())
+	h, base := s.serve(t, Config{})
+	if err := h.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.entries.entries {
+		if e.e.id == "" {
+			t.Fatal("an empty entry was cached")
+		}
+	}
+	if n := len(h.entries.entries); n != 2 {
+		t.Fatalf("Warm cached %d entries, want 2", n)
+	}
+	res, body := get(t, base+"/calendar.ics")
+	if res.StatusCode != 200 || !bytes.Contains(body, []byte("BEGIN:VEVENT")) {
+		t.Fatalf("feed after Warm: %d\n%s", res.StatusCode, body)
+	}
+}

@@ -213,6 +213,16 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
 		Now: o.now, Snapshots: a.snapshots, PublicURL: cfg.Calendar.PublicURL, Logger: logger.With("component", "calendar"),
 	})
+	// Decode the feed's engagements before the first subscriber asks.
+	go func() {
+		wctx, cancel := context.WithTimeout(pctx, 2*time.Minute)
+		defer cancel()
+		if last, err := a.log.LastSeq(wctx); err == nil && a.projector.WaitFor(wctx, last) == nil {
+			if err := feeds.Warm(wctx); err != nil && wctx.Err() == nil {
+				logger.Warn("calendar warm-up failed", "err", err)
+			}
+		}
+	}()
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
