@@ -43,6 +43,104 @@ func appendLine(b []byte, line string) []byte {
 	return append(b, '\r', '\n')
 }
 
+// appendProp appends the content line name+value, folded, without building
+// the line first.
+func appendProp(b []byte, name, value string) []byte {
+	if len(name)+len(value) <= foldLimit {
+		b = append(b, name...)
+		b = append(b, value...)
+		return append(b, '\r', '\n')
+	}
+	l := lineWriter{b: b}
+	l.str(name)
+	l.str(value)
+	return append(l.b, '\r', '\n')
+}
+
+// appendTextProp appends name followed by raw escaped as a TEXT value
+// (escapeText's rules), folded, in one pass.
+func appendTextProp(b []byte, name, raw string) []byte {
+	l := lineWriter{b: b}
+	l.str(name)
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '\\':
+			l.units('\\', '\\')
+		case c == ';':
+			l.units('\\', ';')
+		case c == ',':
+			l.units('\\', ',')
+		case c == '\r':
+			if i+1 < len(raw) && raw[i+1] == '\n' {
+				i++
+			}
+			l.units('\\', 'n')
+		case c == '\n':
+			l.units('\\', 'n')
+		case c == '\t':
+			l.units(c)
+		case c < 0x20 || c == 0x7f:
+			// not allowed in TEXT
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(raw[i:])
+			if r == utf8.RuneError && size == 1 {
+				l.unit(string(utf8.RuneError))
+				continue
+			}
+			l.unit(raw[i : i+size])
+			i += size - 1
+		default:
+			l.units(c)
+		}
+	}
+	return append(l.b, '\r', '\n')
+}
+
+// lineWriter appends one content line, folding it as FoldingWriter does:
+// a unit (a rune, or an ASCII byte) that would pass 75 octets starts a
+// continuation line.
+type lineWriter struct {
+	b   []byte
+	col int
+}
+
+func (l *lineWriter) unit(u string) {
+	if l.col+len(u) > foldLimit {
+		l.b = append(l.b, '\r', '\n', ' ')
+		l.col = 1
+	}
+	l.b = append(l.b, u...)
+	l.col += len(u)
+}
+
+func (l *lineWriter) units(cs ...byte) {
+	for _, c := range cs {
+		if l.col+1 > foldLimit {
+			l.b = append(l.b, '\r', '\n', ' ')
+			l.col = 1
+		}
+		l.b = append(l.b, c)
+		l.col++
+	}
+}
+
+func (l *lineWriter) str(s string) {
+	if l.col+len(s) <= foldLimit {
+		l.b = append(l.b, s...)
+		l.col += len(s)
+		return
+	}
+	for i := 0; i < len(s); {
+		size := 1
+		if s[i] >= utf8.RuneSelf {
+			_, size = utf8.DecodeRuneInString(s[i:])
+		}
+		l.unit(s[i : i+size])
+		i += size
+	}
+}
+
 // paramValue quotes a parameter value the way go-ical does.
 func paramValue(v string) string {
 	if strings.ContainsAny(v, ";:,") {
@@ -118,10 +216,10 @@ func appendEvent(b []byte, e entry, opts Options) []byte {
 		// An observer who is told, not asked: no reply expected.
 		b = appendLine(b, "ATTENDEE;PARTSTAT=NEEDS-ACTION;ROLE=NON-PARTICIPANT;RSVP=FALSE:mailto:"+opts.Attendee)
 	}
-	b = appendLine(b, "CATEGORIES:"+escapeText(e.kind))
-	b = appendLine(b, "CREATED:"+utc(e.created))
+	b = appendTextProp(b, "CATEGORIES:", e.kind)
+	b = appendProp(b, "CREATED:", utc(e.created))
 	if e.description != "" {
-		b = appendLine(b, "DESCRIPTION:"+escapeText(e.description))
+		b = appendTextProp(b, "DESCRIPTION:", e.description)
 	}
 	var start, end string
 	switch {
@@ -140,18 +238,18 @@ func appendEvent(b []byte, e entry, opts Options) []byte {
 	b = appendLine(b, "DTEND"+end)
 	// DTSTAMP is the last change, not the time of rendering: the same read
 	// model must give the same bytes, or ETags would lie.
-	b = appendLine(b, "DTSTAMP:"+utc(e.updated))
+	b = appendProp(b, "DTSTAMP:", utc(e.updated))
 	b = appendLine(b, "DTSTART"+start)
-	b = appendLine(b, "LAST-MODIFIED:"+utc(e.updated))
+	b = appendProp(b, "LAST-MODIFIED:", utc(e.updated))
 	if e.location != "" {
-		b = appendLine(b, "LOCATION:"+escapeText(e.location))
+		b = appendTextProp(b, "LOCATION:", e.location)
 	}
 	organizer := "calendar@" + opts.UIDHost
 	if opts.Organizer != "" {
 		organizer = opts.Organizer
 	}
 	b = appendLine(b, "ORGANIZER;CN=Chancery:mailto:"+organizer)
-	b = appendLine(b, "SEQUENCE:"+strconv.Itoa(e.sequence))
+	b = appendProp(b, "SEQUENCE:", strconv.Itoa(e.sequence))
 	summary, status := e.summary, "CONFIRMED"
 	switch e.status {
 	case events.StatusCancelled:
@@ -159,27 +257,38 @@ func appendEvent(b []byte, e entry, opts Options) []byte {
 	case events.StatusPostponed:
 		status, summary = "TENTATIVE", "Postponed: "+summary
 	}
-	b = appendLine(b, "STATUS:"+status)
-	summary = escapeText(summary)
-	b = appendLine(b, "SUMMARY:"+summary)
+	b = appendProp(b, "STATUS:", status)
+	b = appendTextProp(b, "SUMMARY:", summary)
 	// Subscribers follow these meetings; they do not attend them.
 	b = appendLine(b, "TRANSP:TRANSPARENT")
-	b = appendLine(b, "UID:"+e.id+"@"+opts.UIDHost)
+	b = appendProp(b, "UID:", e.id+"@"+opts.UIDHost)
 	if opts.BaseURL != "" {
-		b = appendLine(b, "URL:"+strings.TrimRight(opts.BaseURL, "/")+e.path)
+		b = appendProp(b, "URL:", strings.TrimRight(opts.BaseURL, "/")+e.path)
 	}
 	for _, a := range opts.Alarms {
 		b = appendLine(b, "BEGIN:VALARM")
 		b = appendLine(b, "ACTION:DISPLAY")
-		b = appendLine(b, "DESCRIPTION:"+summary)
-		b = appendLine(b, "TRIGGER:"+a.Trigger)
+		b = appendTextProp(b, "DESCRIPTION:", summary)
+		b = appendProp(b, "TRIGGER:", a.Trigger)
 		b = appendLine(b, "END:VALARM")
 	}
 	return appendLine(b, "END:VEVENT")
 }
 
-// wall writes a local date-time (events.DateTimeLayout) as iCalendar does.
+// wall writes a local date-time (events.DateTimeLayout, 2006-01-02T15:04:05)
+// as iCalendar does (20060102T150405).
 func wall(local string) string {
-	t, _ := time.Parse(events.DateTimeLayout, local)
-	return t.Format("20060102T150405")
+	if len(local) != len(events.DateTimeLayout) {
+		t, _ := time.Parse(events.DateTimeLayout, local)
+		return t.Format("20060102T150405")
+	}
+	var b [15]byte
+	copy(b[0:4], local[0:4])
+	copy(b[4:6], local[5:7])
+	copy(b[6:8], local[8:10])
+	b[8] = 'T'
+	copy(b[9:11], local[11:13])
+	copy(b[11:13], local[14:16])
+	copy(b[13:15], local[17:19])
+	return string(b[:])
 }

@@ -1,8 +1,8 @@
 package calendar
 
 import (
-	"encoding/json"
 	"fmt"
+	fastjson "github.com/goccy/go-json"
 	"io"
 	"runtime"
 	"sort"
@@ -95,13 +95,13 @@ func decodeOne(it projections.Item) (entry, error) {
 	switch it.Type {
 	case events.MeetingAggregate:
 		var m events.Meeting
-		if err := json.Unmarshal(it.Doc, &m); err != nil {
+		if err := fastjson.Unmarshal(it.Doc, &m); err != nil {
 			return e, fmt.Errorf("calendar: meeting: %w", err)
 		}
 		e = meetingEntry(&m)
 	case events.VisitAggregate:
 		var v events.Visit
-		if err := json.Unmarshal(it.Doc, &v); err != nil {
+		if err := fastjson.Unmarshal(it.Doc, &v); err != nil {
 			return e, fmt.Errorf("calendar: visit: %w", err)
 		}
 		e = visitEntry(&v)
@@ -299,6 +299,13 @@ func uniqueLocal(v string, loc *time.Location) bool {
 	if err != nil {
 		return true
 	}
+	// The common case first: no transition within two days either side.
+	if t, err := time.ParseInLocation(events.DateTimeLayout, v, loc); err == nil {
+		start, end := t.ZoneBounds()
+		if !start.After(t.Add(-48*time.Hour)) && (end.IsZero() || !end.Before(t.Add(48*time.Hour))) {
+			return true
+		}
+	}
 	// Every offset the zone uses from two days before to two days after:
 	// an instant with wall clock v has one of them.
 	offsets := map[int]bool{}
@@ -321,7 +328,31 @@ func uniqueLocal(v string, loc *time.Location) bool {
 	return n == 1
 }
 
-func utc(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+// utc writes t as an iCalendar UTC date-time, 20060102T150405Z.
+func utc(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.Format("20060102T150405Z")
+	}
+	var b [16]byte
+	put := func(at, v, width int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	put(4, int(mo), 2)
+	put(6, d, 2)
+	b[8] = 'T'
+	put(9, h, 2)
+	put(11, mi, 2)
+	put(13, sec, 2)
+	b[15] = 'Z'
+	return string(b[:])
+}
 
 // escapeText escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon,
 // comma, and every line break as \n, so no input can end a content line.
