@@ -2,9 +2,12 @@ package projections
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/chancery/chancery/events"
 )
@@ -38,7 +41,14 @@ func Replay(ctx context.Context, db *DB, l *events.Log, until uint64, progress P
 		return pos, fmt.Errorf("the read model is at position %d, past %d", pos, until)
 	}
 	if pos == until {
-		return pos, nil
+		return pos, db.restoreIndexes(ctx)
+	}
+	if pos == 0 {
+		// A new file: load the rows first and build the secondary indexes
+		// once, at the end, instead of updating them row by row.
+		if err := db.dropIndexes(ctx); err != nil {
+			return pos, err
+		}
 	}
 	// Reading and decoding the stream runs beside the SQL writes: two
 	// cores, two stages. Batches are larger than the live projector's, so
@@ -124,11 +134,91 @@ func Replay(ctx context.Context, db *DB, l *events.Log, until uint64, progress P
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
+	if err == nil {
+		err = db.restoreIndexes(ctx)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return p.Position(), fmt.Errorf("replay at %d: %w", p.Position(), err)
 	}
 	return p.Position(), err
 }
+
+// dropIndexes drops the secondary indexes of a new read model and keeps
+// their definitions in meta, so that an interrupted replay that resumes
+// still rebuilds them.
+func (db *DB) dropIndexes(ctx context.Context) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return err
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	rows.Close()
+	if len(defs) == 0 {
+		return nil
+	}
+	saved, err := json.Marshal(defs)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('replay_indexes', ?)`, string(saved)); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+quoteIdent(n)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// restoreIndexes builds the indexes dropIndexes dropped, if it did.
+func (db *DB) restoreIndexes(ctx context.Context) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var saved string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'replay_indexes'`).Scan(&saved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var defs []string
+	if err := json.Unmarshal([]byte(saved), &defs); err != nil {
+		return fmt.Errorf("replay indexes: %w", err)
+	}
+	for _, def := range defs {
+		if _, err := tx.ExecContext(ctx, def); err != nil {
+			return fmt.Errorf("rebuild index: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'replay_indexes'`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // preparedBatch is a batch folded and encoded, ready to write.
 type preparedBatch struct {
