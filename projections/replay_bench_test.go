@@ -7,7 +7,8 @@ package projections
 // (no decoding, no folding, no encoding).
 //
 // It generates CHANCERY_REPLAY_EVENTS events (default 1,000,000; 20,000
-// with -short) with genEvents into an embedded server, once per run:
+// with -short) with genEvents into an embedded server (or the one at
+// CHANCERY_REPLAY_NATS_URL), once per run:
 //
 //	go test -run '^$' -bench Replay -benchtime 1x -timeout 30m ./projections/
 //
@@ -49,19 +50,19 @@ func replayBenchEvents(b *testing.B) int {
 func BenchmarkReplay(b *testing.B) {
 	ctx := context.Background()
 	n := replayBenchEvents(b)
-	srv := natstest.Start(b, "")
-	l, err := events.OpenLog(ctx, srv.JS, events.LogConfig{})
+	js := benchServer(b)
+	l, err := events.OpenLog(ctx, js, events.LogConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	publishGenerated(b, srv.JS, n)
+	publishGenerated(b, js, n)
 	b.Logf("generated and stored %d events in %s", n, time.Since(start).Round(time.Millisecond))
 
 	for b.Loop() {
 		// Raw read: every message through an ordered consumer, nothing decoded.
 		t0 := time.Now()
-		if got := readAll(b, srv.JS, l.Stream()); got != n {
+		if got := readAll(b, js, l.Stream()); got != n {
 			b.Fatalf("read %d messages, want %d", got, n)
 		}
 		readRate := float64(n) / time.Since(t0).Seconds()
@@ -98,6 +99,29 @@ func BenchmarkReplay(b *testing.B) {
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		b.ReportMetric(float64(before.HeapInuse)/(1<<20), "heap-before-MB") // the embedded server's and the test's, after a GC
 	}
+}
+
+// benchServer is an embedded server, or the one at CHANCERY_REPLAY_NATS_URL
+// (a nats-server in another process, so that the heap measured is the
+// replay's alone); the stream is deleted from it afterwards.
+func benchServer(b *testing.B) jetstream.JetStream {
+	u := os.Getenv("CHANCERY_REPLAY_NATS_URL")
+	if u == "" {
+		return natstest.Start(b, "").JS
+	}
+	nc, err := nats.Connect(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		js.DeleteStream(context.Background(), events.DefaultStream)
+		nc.Close()
+	})
+	return js
 }
 
 // publishGenerated stores n generated events on the stream, asynchronously
