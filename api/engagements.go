@@ -13,7 +13,6 @@ type kind struct {
 	aggType  string
 	plural   string // path segment and list key
 	person   string // list filter naming a person
-	role     string // the people table role that filter matches
 	newID    func(time.Time) string
 	create   func() any
 	commands map[string]func() any
@@ -22,7 +21,7 @@ type kind struct {
 }
 
 var meetings = &kind{
-	aggType: events.MeetingAggregate, plural: "meetings", person: "participant", role: "participant",
+	aggType: events.MeetingAggregate, plural: "meetings", person: "participant",
 	newID:  events.NewMeetingID,
 	create: func() any { return &events.ScheduleMeeting{} },
 	commands: map[string]func() any{
@@ -50,7 +49,7 @@ var meetings = &kind{
 }
 
 var visits = &kind{
-	aggType: events.VisitAggregate, plural: "visits", person: "visitor", role: "visitor",
+	aggType: events.VisitAggregate, plural: "visits", person: "visitor",
 	newID:  events.NewVisitID,
 	create: func() any { return &events.AnnounceVisit{} },
 	commands: map[string]func() any{

@@ -103,7 +103,7 @@ func (s *Server) listEngagements(k *kind) http.HandlerFunc {
 // parseQuery validates a list request's filters.
 func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 	v := r.URL.Query()
-	q := projections.Query{Type: k.aggType, Role: k.role, Cursor: v.Get("cursor"), Person: v.Get(k.person)}
+	q := projections.Query{Type: k.aggType, Cursor: v.Get("cursor"), Person: v.Get(k.person)}
 	var f events.Fields
 	for _, p := range []struct {
 		name string

@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"fmt"
+	fastjson "github.com/goccy/go-json"
 	"time"
 )
 
@@ -81,7 +82,7 @@ func Decode(env Envelope) (Event, error) {
 		return nil, fmt.Errorf("decode event %s: %s schema %d is newer than this build knows (%d)", env.ID, env.Type, env.Schema, t.schema)
 	}
 	ev := t.new()
-	if err := json.Unmarshal(data, ev); err != nil {
+	if err := fastjson.Unmarshal(data, ev); err != nil {
 		return nil, fmt.Errorf("decode event %s (%s): %w", env.ID, env.Type, err)
 	}
 	return ev, nil

@@ -40,17 +40,14 @@ type benchStream struct {
 }
 
 // benchBatch is what the projector writes for one batch of envs: one upsert
-// per aggregate it touched (in id order), the people of each, the checkpoint.
+// per aggregate it touched (in id order), then the checkpoint.
 type benchBatch struct {
 	rows []benchRow
 	pos  string
 }
 
 type benchRow struct {
-	id       string
-	upsert   []any
-	replaces bool // version > 1: the old people rows go first
-	people   [][]any
+	upsert []any
 }
 
 type benchPlace struct{ city, country, zone, venue string }
@@ -230,17 +227,9 @@ func benchBatchOf(tb testing.TB, states map[string]state, touched map[string]uin
 		if err != nil {
 			tb.Fatal(err)
 		}
-		br := benchRow{
-			id: r.id,
-			upsert: []any{r.id, r.typ, r.version, r.kind, r.status, r.country,
-				r.startUTC.UTC().Format(utcLayout), r.endUTC.UTC().Format(utcLayout), r.startDate, r.endDate,
-				int64(r.seq), string(r.doc)},
-			replaces: r.version > 1,
-		}
-		for i, p := range r.people {
-			br.people = append(br.people, []any{r.id, i, p.role, p.Name, events.FoldName(p.Name), p.Office, p.Country})
-		}
-		out.rows = append(out.rows, br)
+		out.rows = append(out.rows, benchRow{upsert: []any{r.id, r.typ, r.version, r.kind, r.status, r.country,
+			r.startUTC.UTC().Format(utcLayout), r.endUTC.UTC().Format(utcLayout), r.startDate, r.endDate,
+			int64(r.seq), string(r.doc), r.peopleFolded, r.peopleCountries}})
 	}
 	return out
 }
@@ -287,21 +276,6 @@ func (s *benchStream) project(ctx context.Context, db *DB) error {
 	return nil
 }
 
-// The statements of batch.writeRows and batch.checkpoint.
-const (
-	benchUpsertSQL = `
-		INSERT INTO engagements (id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			version = excluded.version, kind = excluded.kind, status = excluded.status,
-			country = excluded.country, start_utc = excluded.start_utc, end_utc = excluded.end_utc,
-			start_date = excluded.start_date, end_date = excluded.end_date,
-			last_seq = excluded.last_seq, doc = excluded.doc`
-	benchDeleteSQL     = `DELETE FROM people WHERE engagement_id = ?`
-	benchInsertSQL     = `INSERT INTO people (engagement_id, pos, role, name, name_folded, office, country) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	benchCheckpointSQL = `INSERT INTO meta (key, value) VALUES ('position', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
-)
-
 // rawInsert writes the precomputed rows of s on the projector's own writer
 // connection (same file, pragmas and transaction mode), one transaction per
 // batch, with prepared statements: the SQL work of projecting s without
@@ -314,37 +288,17 @@ func (s *benchStream) rawInsert(ctx context.Context, db *DB) error {
 				return err
 			}
 			defer tx.Rollback()
-			upsert, err := tx.PrepareContext(ctx, benchUpsertSQL)
+			upsert, err := tx.PrepareContext(ctx, upsertSQL)
 			if err != nil {
 				return err
 			}
 			defer upsert.Close()
-			del, err := tx.PrepareContext(ctx, benchDeleteSQL)
-			if err != nil {
-				return err
-			}
-			defer del.Close()
-			ins, err := tx.PrepareContext(ctx, benchInsertSQL)
-			if err != nil {
-				return err
-			}
-			defer ins.Close()
 			for _, r := range bt.rows {
 				if _, err := upsert.ExecContext(ctx, r.upsert...); err != nil {
 					return err
 				}
-				if r.replaces {
-					if _, err := del.ExecContext(ctx, r.id); err != nil {
-						return err
-					}
-				}
-				for _, p := range r.people {
-					if _, err := ins.ExecContext(ctx, p...); err != nil {
-						return err
-					}
-				}
 			}
-			if _, err := tx.ExecContext(ctx, benchCheckpointSQL, bt.pos); err != nil {
+			if _, err := tx.ExecContext(ctx, checkpointSQL, bt.pos); err != nil {
 				return err
 			}
 			return tx.Commit()

@@ -18,8 +18,7 @@ var tables = []struct {
 	keys  int
 }{
 	{"meta", `SELECT key, value FROM meta ORDER BY key`, 1},
-	{"engagements", `SELECT id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc FROM engagements ORDER BY id`, 1},
-	{"people", `SELECT engagement_id, pos, role, name, name_folded, office, country FROM people ORDER BY engagement_id, pos`, 2},
+	{"engagements", `SELECT id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc, people_folded, people_countries FROM engagements ORDER BY id`, 1},
 }
 
 // tableRow is one row as text: its key as shown and as sorted (numbers

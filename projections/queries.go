@@ -21,8 +21,7 @@ type Query struct {
 	From     time.Time // instant: engagements that end after it
 	To       time.Time // instant: engagements that start before it
 	Country  string    // the place's country, or any person's
-	Person   string    // whole words of a person's name, matched without case or diacritics
-	Role     string    // restrict Person to this role (participant, visitor)
+	Person   string    // whole words of a person's name, matched without case or diacritics (a meeting's participants, a visit's visitor)
 	Kind     string
 	Status   string
 	Limit    int
@@ -133,16 +132,10 @@ func (q Query) where() ([]string, []any, error) {
 		add("e.start_utc < ?", q.To.UTC().Format(utcLayout))
 	}
 	if q.Country != "" {
-		add("(e.country = ? OR EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND p.country = ?))", q.Country, q.Country)
+		add("(e.country = ? OR instr(e.people_countries, ?) > 0)", q.Country, " "+q.Country+" ")
 	}
 	if folded := events.FoldName(q.Person); folded != "" {
-		cond := "EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND instr(' ' || p.name_folded || ' ', ?) > 0"
-		a := []any{" " + folded + " "}
-		if q.Role != "" {
-			cond += " AND p.role = ?"
-			a = append(a, q.Role)
-		}
-		add(cond+")", a...)
+		add("instr(e.people_folded, ?) > 0", " "+folded+" ")
 	} else if strings.TrimSpace(q.Person) != "" {
 		add("0")
 	}
@@ -178,18 +171,23 @@ func (q Query) where() ([]string, []any, error) {
 		for _, c := range q.Countries {
 			a = append(a, c)
 		}
-		add("(e.country IN ("+ph+") OR EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND p.country IN ("+ph+")))", append(a, a...)...)
+		cond := "e.country IN (" + ph + ")"
+		for _, c := range q.Countries {
+			cond += " OR instr(e.people_countries, ?) > 0"
+			a = append(a, " "+c+" ")
+		}
+		add("("+cond+")", a...)
 	}
 	var people []string
 	var pargs []any
 	for _, person := range q.People {
 		if folded := FoldPerson(person); folded != "" {
-			people = append(people, "instr(' ' || p.name_folded || ' ', ?) > 0")
+			people = append(people, "instr(e.people_folded, ?) > 0")
 			pargs = append(pargs, folded)
 		}
 	}
 	if len(people) > 0 {
-		add("EXISTS (SELECT 1 FROM people p WHERE p.engagement_id = e.id AND ("+strings.Join(people, " OR ")+"))", pargs...)
+		add("("+strings.Join(people, " OR ")+")", pargs...)
 	}
 	if !q.CancelledUntil.IsZero() {
 		add("NOT (e.status = 'cancelled' AND e.end_utc < ?)", q.CancelledUntil.UTC().Format(utcLayout))

@@ -224,7 +224,6 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 type preparedBatch struct {
 	first, last uint64 // stream sequences of its first and last event
 	rows        []row  // the engagements it changed, in id order
-	stored      map[string]bool
 }
 
 // memState is an aggregate's state as the replay last folded it.
@@ -249,7 +248,7 @@ const memBatches = 4
 
 func (f *folder) fold(ctx context.Context, envs []events.Envelope) (*preparedBatch, error) {
 	f.gen++
-	pb := &preparedBatch{first: envs[0].Seq, last: envs[len(envs)-1].Seq, stored: map[string]bool{}}
+	pb := &preparedBatch{first: envs[0].Seq, last: envs[len(envs)-1].Seq}
 	touched := map[string]uint64{}
 	for _, env := range envs {
 		ms := f.mem[env.AggregateID]
@@ -260,11 +259,8 @@ func (f *folder) fold(ctx context.Context, envs []events.Envelope) (*preparedBat
 			if err != nil {
 				return nil, err
 			}
-			pb.stored[env.AggregateID] = env.Version > 1
 			ms = &memState{st: st, gen: f.gen}
 			f.mem[env.AggregateID] = ms
-		} else if ms.gen < f.gen {
-			pb.stored[env.AggregateID] = true // written by an earlier batch
 		}
 		if err := ms.st.Evolve(env); err != nil {
 			return nil, fmt.Errorf("project seq %d: %w", env.Seq, err)
@@ -308,7 +304,7 @@ func (p *Projector) applyPrepared(ctx context.Context, pb *preparedBatch) error 
 		return fmt.Errorf("projector: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := writeRowList(ctx, tx, pb.rows, pb.stored); err != nil {
+	if err := writeRowList(ctx, tx, pb.rows); err != nil {
 		return err
 	}
 	b := &batch{tx: tx}

@@ -225,31 +225,24 @@ func rawInsertRows(b *testing.B, db *DB, path string) (spent time.Duration) {
 		}
 		*total += time.Since(t0)
 	}()
-	type person struct {
-		pos                                 int
-		role, name, folded, office, country string
-	}
 	type row struct {
-		id, typ, kind, status, country, start, end, startDate, endDate, doc string
-		version, seq                                                        int64
-		people                                                              []person
+		id, typ, kind, status, country, start, end, startDate, endDate, doc, folded, countries string
+		version, seq                                                                           int64
 	}
 	const chunk = 10000
 	after := ""
 	for {
 		rows := make([]row, 0, chunk)
-		byID := map[string]int{}
-		rs, err := db.read.QueryContext(ctx, `SELECT id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc
+		rs, err := db.read.QueryContext(ctx, `SELECT id, type, version, kind, status, country, start_utc, end_utc, start_date, end_date, last_seq, doc, people_folded, people_countries
 			FROM engagements WHERE id > ? ORDER BY id LIMIT ?`, after, chunk)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for rs.Next() {
 			var r row
-			if err := rs.Scan(&r.id, &r.typ, &r.version, &r.kind, &r.status, &r.country, &r.start, &r.end, &r.startDate, &r.endDate, &r.seq, &r.doc); err != nil {
+			if err := rs.Scan(&r.id, &r.typ, &r.version, &r.kind, &r.status, &r.country, &r.start, &r.end, &r.startDate, &r.endDate, &r.seq, &r.doc, &r.folded, &r.countries); err != nil {
 				b.Fatal(err)
 			}
-			byID[r.id] = len(rows)
 			rows = append(rows, r)
 		}
 		rs.Close()
@@ -257,41 +250,19 @@ func rawInsertRows(b *testing.B, db *DB, path string) (spent time.Duration) {
 			return spent
 		}
 		after = rows[len(rows)-1].id
-		ps, err := db.read.QueryContext(ctx, `SELECT engagement_id, pos, role, name, name_folded, office, country FROM people
-			WHERE engagement_id >= ? AND engagement_id <= ?`, rows[0].id, after)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for ps.Next() {
-			var id string
-			var p person
-			if err := ps.Scan(&id, &p.pos, &p.role, &p.name, &p.folded, &p.office, &p.country); err != nil {
-				b.Fatal(err)
-			}
-			if i, ok := byID[id]; ok {
-				rows[i].people = append(rows[i].people, p)
-			}
-		}
-		ps.Close()
 
 		t0 := time.Now()
 		tx, err := out.write.BeginTx(ctx, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		ins := mustPrepare(b, tx, benchUpsertSQL)
-		insP := mustPrepare(b, tx, benchInsertSQL)
+		ins := mustPrepare(b, tx, upsertSQL)
 		for _, r := range rows {
-			if _, err := ins.ExecContext(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country, r.start, r.end, r.startDate, r.endDate, r.seq, r.doc); err != nil {
+			if _, err := ins.ExecContext(ctx, r.id, r.typ, r.version, r.kind, r.status, r.country, r.start, r.end, r.startDate, r.endDate, r.seq, r.doc, r.folded, r.countries); err != nil {
 				b.Fatal(err)
 			}
-			for _, p := range r.people {
-				if _, err := insP.ExecContext(ctx, r.id, p.pos, p.role, p.name, p.folded, p.office, p.country); err != nil {
-					b.Fatal(err)
-				}
-			}
 		}
-		if _, err := tx.ExecContext(ctx, benchCheckpointSQL, strconv.FormatInt(rows[len(rows)-1].seq, 10)); err != nil {
+		if _, err := tx.ExecContext(ctx, checkpointSQL, strconv.FormatInt(rows[len(rows)-1].seq, 10)); err != nil {
 			b.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {
