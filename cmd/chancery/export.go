@@ -6,9 +6,9 @@ package main
 // migration to another cluster). docs/audit.md describes the same format for
 // auditors who check a trail with their own tools.
 //
-// Format version 1: one JSON object per line, every line ending in "\n".
+// Format version 2: one JSON object per line, every line ending in "\n".
 //
-//	{"format":"chancery-export","version":1,"stream":"CHANCERY_EVENTS","exported_at":"2026-01-02T03:04:05Z","hash":"<hex>"}
+//	{"format":"chancery-export","version":2,"stream":"CHANCERY_EVENTS","exported_at":"2026-01-02T03:04:05Z","hash":"<hex>"}
 //	{"seq":1,"subject":"chancery.events.meeting.<id>.scheduled","msg_id":"","event":{…},"hash":"<hex>"}
 //	…one line per event, seq 1, 2, 3… with no gap…
 //	{"end":true,"count":7,"last_seq":7,"head":"<hex>"}
@@ -18,16 +18,21 @@ package main
 //   - msg_id is the Nats-Msg-Id the event was appended with ("" for none).
 //   - An event line's hash is the hex SHA-256 of
 //     prev + "\n" + seq + "\n" + subject + "\n" + msg_id + "\n" + event,
-//     where prev is the hash of the previous event line, or 64 "0" for the
-//     first, and seq is in decimal. Each hash thus covers every event before
-//     it: altering, removing, inserting or reordering one breaks the chain
-//     from that line on.
-//   - head, in the end line, is the hash of the last event line (64 "0" when
-//     the trail has no events). Publishing the head is enough to pin the
-//     whole trail.
+//     where prev is the hash of the previous event line, or for the first
+//     the genesis: the hex SHA-256 of format + "\n" + version + "\n" + stream.
+//     seq is in decimal. Each hash thus covers the stream's name and every
+//     event before it: altering, removing, inserting or reordering one, or
+//     relabelling the trail as another stream's, breaks the chain from that
+//     line on.
+//   - head, in the end line, is the hash of the last event line (the genesis
+//     when the trail has no events). Publishing the head is enough to pin the
+//     whole trail; two exports of the same stream have the same hash at
+//     every sequence they share, whenever they were made.
 //   - The header's hash is the hex SHA-256 of
 //     format + "\n" + version + "\n" + stream + "\n" + exported_at. It guards
-//     the header against accidental change; it is not part of the chain.
+//     the header, exported_at included, against accidental change.
+//   - Version 1 trails, whose chain started from 64 "0" and so did not cover
+//     the stream's name, are still checked and imported.
 //   - Every line is in canonical form: keys in the order above, no white
 //     space outside the event, strings escaped as encoding/json escapes them.
 //     The checker re-encodes each line and compares, so even a change that
@@ -60,7 +65,7 @@ import (
 
 const (
 	trailFormat  = "chancery-export"
-	trailVersion = 1
+	trailVersion = 2 // the version export writes; check-export also reads 1
 
 	// maxTrailLine bounds one line: an event is at most the server's
 	// maximum payload (8 MiB for the embedded server).
@@ -70,8 +75,18 @@ const (
 	importWindow = 256
 )
 
-// zeroHash is the chain's starting point.
+// zeroHash is the chain's starting point in version 1 trails.
 var zeroHash = strings.Repeat("0", 64)
+
+// genesis is the chain's starting point: in version 2, a hash of what the
+// header says the trail is.
+func (h trailHeader) genesis() string {
+	if h.Version == 1 {
+		return zeroHash
+	}
+	sum := sha256.Sum256([]byte(h.Format + "\n" + strconv.Itoa(h.Version) + "\n" + h.Stream))
+	return hex.EncodeToString(sum[:])
+}
 
 // trailHeader is a trail's first line.
 type trailHeader struct {
@@ -159,7 +174,7 @@ func (e trailEvent) exportable() error {
 func exportTrail(ctx context.Context, js jetstream.JetStream, stream string, until uint64, now time.Time, w io.Writer) (trailEnd, error) {
 	h := trailHeader{Format: trailFormat, Version: trailVersion, Stream: stream, ExportedAt: now.UTC().Format(time.RFC3339)}
 	h.Hash = h.digest()
-	end := trailEnd{End: true, Head: zeroHash}
+	end := trailEnd{End: true, Head: h.genesis()}
 	if _, err := w.Write(trailLine(h)); err != nil {
 		return end, err
 	}
@@ -279,7 +294,7 @@ func checkTrail(name string, r io.Reader, fn func(trailEvent) error) (trailSumma
 		return sum, err
 	}
 	var count, last uint64
-	head := zeroHash
+	head := sum.header.genesis()
 	for {
 		line, err := c.next()
 		if errors.Is(err, io.EOF) {
@@ -335,8 +350,8 @@ func (c *trailChecker) header(line []byte, h *trailHeader) error {
 	switch {
 	case h.Format != trailFormat:
 		return c.errorf("not a %s header: format %q", trailFormat, h.Format)
-	case h.Version != trailVersion:
-		return c.errorf("format version %d is not one this build reads (%d)", h.Version, trailVersion)
+	case h.Version != 1 && h.Version != trailVersion:
+		return c.errorf("format version %d is not one this build reads (1 or %d)", h.Version, trailVersion)
 	case !bytes.Equal(trailLine(*h), line):
 		return c.errorf("malformed header: not in canonical form (a key, white space or escaping differs from what export writes)")
 	case h.digest() != h.Hash:

@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -58,7 +62,7 @@ func TestExportChainChecksOutAndAFlippedByteFailsAtItsLine(t *testing.T) {
 	if n := uint64(len(lines)); n != last+2 {
 		t.Fatalf("trail has %d lines, want a header, %d events and an end line:\n%s", n, last, trail)
 	}
-	if !strings.HasPrefix(lines[0], `{"format":"chancery-export","version":1,"stream":"CHANCERY_EVENTS","exported_at":"`) ||
+	if !strings.HasPrefix(lines[0], `{"format":"chancery-export","version":2,"stream":"CHANCERY_EVENTS","exported_at":"`) ||
 		!strings.HasPrefix(lines[1], `{"seq":1,"subject":"chancery.events.meeting.`) ||
 		!strings.Contains(trail, `"msg_id":"`) || strings.Count(trail, `"msg_id":""`) != int(last)-1 {
 		t.Errorf("trail does not look as documented:\n%s", trail)
@@ -126,9 +130,56 @@ func TestExportChainChecksOutAndAFlippedByteFailsAtItsLine(t *testing.T) {
 		partial[4] != `{"end":true,"count":3,"last_seq":3,"head":"`+chainHead(lines[3])+"\"}\n" {
 		t.Errorf("export --until-seq 3 =\n%s", strings.Join(partial, ""))
 	}
-	if partial := exportOf(t, "--data", s.dir, "--until-time", "2000-01-01T00:00:00Z"); !strings.HasSuffix(partial, `{"end":true,"count":0,"last_seq":0,"head":"`+zeroHash+"\"}\n") {
+	genesis := sha256.Sum256([]byte("chancery-export\n2\nCHANCERY_EVENTS"))
+	if partial := exportOf(t, "--data", s.dir, "--until-time", "2000-01-01T00:00:00Z"); !strings.HasSuffix(partial, `{"end":true,"count":0,"last_seq":0,"head":"`+hex.EncodeToString(genesis[:])+"\"}\n") {
 		t.Errorf("export before the first event =\n%s", partial)
 	}
+
+	// The chain starts from the stream's name: a header relabelled as
+	// another stream's, with a header hash to match, breaks it at the
+	// first event.
+	var h trailHeader
+	if err := json.Unmarshal([]byte(lines[0]), &h); err != nil {
+		t.Fatal(err)
+	}
+	h.Stream = "OTHER_EVENTS"
+	h.Hash = h.digest()
+	relabelled := string(trailLine(h)) + strings.Join(lines[1:], "")
+	if _, err := checkTrail("t", strings.NewReader(relabelled), nil); err == nil || !strings.Contains(err.Error(), "line 2: hash mismatch at seq 1") {
+		t.Errorf("relabelled trail: %v; want a hash mismatch at line 2", err)
+	}
+
+	// A version 1 trail (chain from 64 "0") of the same events still checks.
+	v1 := toVersion1(t, lines)
+	sum, err := checkTrail("t", strings.NewReader(v1), nil)
+	if err != nil || sum.end.Count != last || sum.end.Head == head {
+		t.Errorf("version 1 trail: %+v, %v; want %d events and a head other than version 2's", sum.end, err, last)
+	}
+}
+
+// toVersion1 rewrites a trail in format version 1: the same events, the
+// chain started from 64 "0".
+func toVersion1(t *testing.T, lines []string) string {
+	t.Helper()
+	var h trailHeader
+	if err := json.Unmarshal([]byte(lines[0]), &h); err != nil {
+		t.Fatal(err)
+	}
+	h.Version = 1
+	h.Hash = h.digest()
+	out := string(trailLine(h))
+	prev := zeroHash
+	for _, line := range lines[1 : len(lines)-1] {
+		var ev trailEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Event = []byte(line[strings.Index(line, `"event":`)+8 : strings.LastIndex(line, `,"hash":`)])
+		ev.Hash = ev.digest(prev)
+		prev = ev.Hash
+		out += string(ev.line())
+	}
+	return out + fmt.Sprintf(`{"end":true,"count":%d,"last_seq":%d,"head":"%s"}`+"\n", len(lines)-2, len(lines)-2, prev)
 }
 
 // chainHead returns the hash of an event line.
