@@ -12,9 +12,13 @@ import (
 	"github.com/chancery/chancery/events"
 )
 
-// ReplayBatch is how many events a replay applies per transaction. (Tests
-// lower it to see a replay stop between batches.)
-var ReplayBatch = 10000
+// ReplayBatch is how many events a replay applies per transaction. It
+// bounds the replay's memory: three batches are in flight between the
+// stages, and the states of engagements changed in the last memBatches
+// batches are kept. 2,500 replays as fast as 10,000 did, with half the peak
+// memory (docs/benchmarks.md). (Tests lower it to see a replay stop between
+// batches.)
+var ReplayBatch = 2500
 
 // Progress reports a replay's position and the stream's last sequence.
 type Progress func(position, last uint64)

@@ -103,7 +103,8 @@ func BenchmarkReplay(b *testing.B) {
 
 // benchServer is an embedded server, or the one at CHANCERY_REPLAY_NATS_URL
 // (a nats-server in another process, so that the heap measured is the
-// replay's alone); the stream is deleted from it afterwards.
+// replay's alone); the stream is deleted from it afterwards, unless
+// CHANCERY_REPLAY_KEEP is set (to measure the chancery commands on it).
 func benchServer(b *testing.B) jetstream.JetStream {
 	u := os.Getenv("CHANCERY_REPLAY_NATS_URL")
 	if u == "" {
@@ -118,7 +119,9 @@ func benchServer(b *testing.B) jetstream.JetStream {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
-		js.DeleteStream(context.Background(), events.DefaultStream)
+		if os.Getenv("CHANCERY_REPLAY_KEEP") == "" {
+			js.DeleteStream(context.Background(), events.DefaultStream)
+		}
 		nc.Close()
 	})
 	return js
