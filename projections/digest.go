@@ -85,7 +85,7 @@ func (db *DB) Digest(ctx context.Context) (map[string]string, error) {
 // Difference is a row that two read models disagree on.
 type Difference struct {
 	Table string
-	Key   string // the row's key: id, or engagement_id/pos
+	Key   string // the row's key
 	Want  string // the row in the reference model; empty when it has none
 	Got   string // the row in the checked model; empty when it has none
 }
