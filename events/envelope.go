@@ -3,7 +3,6 @@ package events
 import (
 	"encoding/json"
 	"fmt"
-	fastjson "github.com/goccy/go-json"
 	"time"
 )
 
@@ -82,7 +81,7 @@ func Decode(env Envelope) (Event, error) {
 		return nil, fmt.Errorf("decode event %s: %s schema %d is newer than this build knows (%d)", env.ID, env.Type, env.Schema, t.schema)
 	}
 	ev := t.new()
-	if err := fastjson.Unmarshal(data, ev); err != nil {
+	if err := UnmarshalJSON(data, ev); err != nil {
 		return nil, fmt.Errorf("decode event %s (%s): %w", env.ID, env.Type, err)
 	}
 	return ev, nil

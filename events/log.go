@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	fastjson "github.com/goccy/go-json"
 	"slices"
 	"strconv"
 	"strings"
@@ -282,7 +281,7 @@ func (l *Log) At(ctx context.Context, seq uint64) (Stored, error) {
 
 func decodeStored(data []byte, seq uint64, h nats.Header) (Stored, error) {
 	var env Envelope
-	if err := fastjson.Unmarshal(data, &env); err != nil {
+	if err := UnmarshalJSON(data, &env); err != nil {
 		return Stored{}, fmt.Errorf("event at seq %d: %w", seq, err)
 	}
 	env.Seq = seq

@@ -135,7 +135,7 @@ func stateFor(ctx context.Context, q queryer, env events.Envelope) (state, error
 		if err != nil {
 			return nil, fmt.Errorf("event %s (seq %d): load %s %s: %w", env.ID, env.Seq, env.AggregateType, env.AggregateID, err)
 		}
-		if err := fastjson.Unmarshal([]byte(doc), st); err != nil {
+		if err := events.UnmarshalJSON([]byte(doc), st); err != nil {
 			return nil, fmt.Errorf("event %s (seq %d): decode %s: %w", env.ID, env.Seq, env.AggregateID, err)
 		}
 	}

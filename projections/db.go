@@ -164,7 +164,56 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// It cannot migrate: a file of another schema is refused by name rather
+	// than failing later on a missing table or column.
+	var stored int
+	if err := r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&stored); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open %s: not a Chancery read model: %w", path, err)
+	}
+	if want, err := latestMigration(); err != nil || stored != want {
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		if stored < want {
+			return nil, fmt.Errorf("open %s: read model schema %d, this release uses %d: it was written by an earlier release; start this release's serve once to migrate it, or use the tools of the release running", path, stored, want)
+		}
+		return nil, fmt.Errorf("open %s: read model schema %d, this release uses %d: it was written by a later release", path, stored, want)
+	}
 	return &DB{path: path, read: r}, nil
+}
+
+// latestMigration returns the number of the last migration this release has.
+func latestMigration() (int, error) {
+	ms, err := migrationFiles()
+	if err != nil || len(ms) == 0 {
+		return 0, err
+	}
+	return ms[len(ms)-1].n, nil
+}
+
+type migration struct {
+	n    int
+	name string // its path in migrations
+}
+
+// migrationFiles lists the migrations in the order they apply.
+func migrationFiles() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var ms []migration
+	for _, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with its number", strings.TrimPrefix(name, "migrations/"))
+		}
+		ms = append(ms, migration{n: n, name: name})
+	}
+	return ms, nil
 }
 
 // Path returns the file the read model lives in.
@@ -185,17 +234,12 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY) STRICT`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := migrationFiles()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its number", base)
-		}
+	for _, m := range ms {
+		n, name, base := m.n, m.name, strings.TrimPrefix(m.name, "migrations/")
 		var done int
 		if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, n).Scan(&done); err != nil {
 			return fmt.Errorf("migrate: %w", err)

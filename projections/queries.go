@@ -196,7 +196,7 @@ func (q Query) where() ([]string, []any, error) {
 }
 
 // FoldPerson returns the search form of a person's name: its folded words
-// between spaces, matched against ' ' || name_folded || ' '.
+// between spaces, found with instr in people_folded.
 func FoldPerson(name string) string {
 	if f := events.FoldName(name); f != "" {
 		return " " + f + " "

@@ -1,0 +1,57 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// UnmarshalJSON must decode what encoding/json writes to the values
+// encoding/json decodes, including text spliced in raw (invalid UTF-8,
+// escapes, control characters): a replay folds events to the same state as
+// the release that first projected them.
+func FuzzUnmarshalJSON(f *testing.F) {
+	for _, s := range [][3]string{
+		{"Lavrov–Vulin talks", "Sergey Lavrov", `plain`},
+		{"<b>&</b>", "Đorđe", "a\xffb invalid UTF-8"},
+		{"\u2028\u2029", "\x00\x1f", `\u00e9\ud83c\uddf7 \ud800 lone surrogate`},
+		{"", "", "\t raw tab"},
+		{"emoji 🇷🇸", "quote \" backslash \\", `\" escaped quote`},
+	} {
+		f.Add(s[0], s[1], []byte(s[2]), int64(1661155200))
+	}
+	f.Fuzz(func(t *testing.T, title, name string, raw []byte, sec int64) {
+		at := time.Unix(sec%(1<<35), sec%1e9).UTC()
+		m := Meeting{ID: "mtg_" + name, Version: int(sec % 1000), Title: title, StartUTC: at, CreatedAt: at,
+			Participants: []Participant{{Name: name, Country: "RU"}}, Description: "@@RAW@@",
+			Source: &Source{URL: title}, Sequence: int(sec % 7), AllDay: sec%2 == 0}
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Skip(err)
+		}
+		env := Envelope{Seq: uint64(sec) % 1e9, ID: "evt_" + title, Type: "meeting.scheduled", Schema: 2,
+			AggregateType: "meeting", AggregateID: m.ID, Version: 1, RecordedAt: at, Actor: name, Data: data}
+		envData, err := json.Marshal(env)
+		if err != nil {
+			t.Skip(err)
+		}
+		for _, in := range [][]byte{data, bytes.Replace(data, []byte("@@RAW@@"), raw, 1)} {
+			var want, got Meeting
+			if json.Unmarshal(in, &want) != nil {
+				continue // raw broke the JSON
+			}
+			if err := UnmarshalJSON(in, &got); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("UnmarshalJSON(%q) = %+v, %v\nencoding/json: %+v", in, got, err, want)
+			}
+		}
+		var wantEnv, gotEnv Envelope
+		if err := json.Unmarshal(envData, &wantEnv); err != nil {
+			t.Fatal(err)
+		}
+		if err := UnmarshalJSON(envData, &gotEnv); err != nil || !reflect.DeepEqual(gotEnv, wantEnv) {
+			t.Fatalf("envelope %q: %+v, %v\nencoding/json: %+v", envData, gotEnv, err, wantEnv)
+		}
+	})
+}
