@@ -169,6 +169,12 @@ func TestOpenLogChecksAStreamThatExists(t *testing.T) {
 		{"drops old events", func(c *jetstream.StreamConfig) { c.MaxAge = 24 * time.Hour }},
 		{"keeps one per subject", func(c *jetstream.StreamConfig) { c.MaxMsgsPerSubject = 1 }},
 	}
+	// Deleting the only stream makes the server remove its account's
+	// directory in the background, racing the next create's mkdir. A stream
+	// kept for the whole test keeps that directory in place.
+	if _, err := srv.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "KEEP", Subjects: []string{"kept.>"}}); err != nil {
+		t.Fatal(err)
+	}
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good
