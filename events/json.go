@@ -15,11 +15,31 @@ import (
 // bytes, encoding/json puts U+FFFD in their place where goccy/go-json keeps
 // them, and a replay must fold an event exactly as the release that first
 // projected it did. (goccy/go-json also matches a key written in another
-// case less often than encoding/json; Chancery never writes one.)
-// FuzzUnmarshalJSON holds it to this.
+// case less often than encoding/json; Chancery never writes one.) A text
+// with a run of 19 or more digits also goes to encoding/json: goccy/go-json
+// wraps a number just past an int64 or uint64 around where encoding/json
+// refuses it, and an event published around Append could carry one.
+// FuzzUnmarshalJSON and TestUnmarshalJSONRefusesOverflow hold it to this.
 func UnmarshalJSON(data []byte, v any) error {
-	if !utf8.Valid(data) {
+	if !utf8.Valid(data) || hasLongDigitRun(data) {
 		return json.Unmarshal(data, v)
 	}
 	return fastjson.Unmarshal(data, v)
+}
+
+// hasLongDigitRun reports whether data holds 19 or more digits in a row,
+// the shortest number that can overflow an int64 (in a string too: falling
+// back there costs only time).
+func hasLongDigitRun(data []byte) bool {
+	run := 0
+	for _, c := range data {
+		if c-'0' < 10 {
+			if run++; run >= 19 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }

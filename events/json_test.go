@@ -55,3 +55,30 @@ func FuzzUnmarshalJSON(f *testing.F) {
 		}
 	})
 }
+
+// A number past what its field holds is an error, as in encoding/json, not a
+// value wrapped around: an event published around Append may carry one.
+func TestUnmarshalJSONRefusesOverflow(t *testing.T) {
+	for _, in := range []string{
+		`{"seq":18446744073709551616,"version":1}`,
+		`{"seq":1,"version":9223372036854775808}`,
+		`{"seq":1,"version":-9223372036854775809}`,
+		`{"seq":1,"version":99999999999999999999}`,
+	} {
+		var env Envelope
+		err := UnmarshalJSON([]byte(in), &env)
+		if err == nil {
+			t.Errorf("UnmarshalJSON(%s) = %+v, nil error; want the overflow refused", in, env)
+		}
+	}
+	// The largest values still decode, on the fast path or not.
+	var env Envelope
+	if err := UnmarshalJSON([]byte(`{"seq":18446744073709551615,"version":9223372036854775807}`), &env); err != nil ||
+		env.Seq != 1<<64-1 || env.Version != 1<<63-1 {
+		t.Errorf("largest values: seq %d version %d, %v", env.Seq, env.Version, err)
+	}
+	if err := UnmarshalJSON([]byte(`{"seq":123456789012345678,"version":-123456789012345678}`), &env); err != nil ||
+		env.Seq != 123456789012345678 || env.Version != -123456789012345678 {
+		t.Errorf("18 digits: seq %d version %d, %v", env.Seq, env.Version, err)
+	}
+}
