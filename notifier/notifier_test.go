@@ -502,6 +502,59 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 	}
 }
 
+// A receiver that takes longer than AckWait to answer is still waited for:
+// the worker holds its message meanwhile, so neither another replica nor
+// another worker of its own sends the alert a second time.
+func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
+	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
+	w := newWorld(t, start.Add(-48*time.Hour))
+	rcv := newHookReceiver(t)
+	rcv.fail = func(id string, attempt int) int {
+		time.Sleep(2500 * time.Millisecond) // AckWait is 1 s
+		return 0
+	}
+	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
+	first, second := w.notifier(rcv, subs()), w.notifier(rcv, subs())
+	work(t, first)
+	work(t, second)
+	w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
+	w.clock.Set(start.Add(-24 * time.Hour))
+	if n, err := first.Sweep(w.ctx, w.clock.Now()); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v", n, err)
+	}
+	// While the receiver works on it, another copy of the alert is queued
+	// (as a sweep does for an alert that stayed queued too long): it is
+	// dropped, not sent.
+	sending := waitForStatus(t, first.queue, StatusSending)
+	if len(sending) != 1 {
+		t.Fatalf("sending = %+v, want one", sending)
+	}
+	if err := second.queue.publish(w.ctx, sending[0].Alert, sending[0].ID+"-copy"); err != nil {
+		t.Fatal(err)
+	}
+	sent := waitForStatus(t, first.queue, StatusSent)
+	if len(sent) != 1 || sent[0].Attempts != 1 {
+		t.Fatalf("sent = %+v, want one delivery on the first attempt", sent)
+	}
+	time.Sleep(2 * time.Second) // a second request would be under way by now
+	info, err := w.srv.JS.Stream(w.ctx, AlertStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := info.Info(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State.Msgs != 0 {
+		t.Errorf("alert stream holds %d messages, want 0: both copies settled", st.State.Msgs)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if n := rcv.attempts[sent[0].ID]; n != 1 {
+		t.Errorf("the receiver got %d requests for %s, want 1", n, sent[0].ID)
+	}
+}
+
 func TestAWorkerKilledMidDeliveryDoesNotLoseTheAlert(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

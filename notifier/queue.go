@@ -24,6 +24,12 @@ import (
 //     Create is the claim that an alert is due (so a second sweep, replica
 //     or restart never queues it again), and a revision-checked Update
 //     claims the send, so two workers never send one alert.
+//
+// A worker holds its message with in-progress acks while it works, so the
+// server hands the message to another worker only once the first has
+// stopped: the claim names the message's stream sequence, and a worker that
+// receives that very message again takes the claim over, while any other
+// copy of the alert is dropped.
 const (
 	AlertStream    = "CHANCERY_ALERTS"
 	AlertSubjects  = "chancery.alerts.>"
@@ -61,7 +67,8 @@ type Delivery struct {
 	Status    string    `json:"status"`
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"last_error,omitempty"`
-	Owner     string    `json:"owner,omitempty"` // the worker that claimed the send
+	Owner     string    `json:"owner,omitempty"`     // the process that claimed the send
+	ClaimSeq  uint64    `json:"claim_seq,omitempty"` // the alert stream message it claimed the send with
 	QueuedAt  time.Time `json:"queued_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	SentAt    time.Time `json:"sent_at,omitzero"`
@@ -70,7 +77,8 @@ type Delivery struct {
 // QueueConfig tunes the queue. Zero values take the defaults.
 type QueueConfig struct {
 	Replicas    int             // stream and bucket replicas (default 1)
-	AckWait     time.Duration   // a claim older than this belongs to a dead worker (default 60 s)
+	AckWait     time.Duration   // a worker silent this long is taken for dead (default 60 s)
+	SendTimeout time.Duration   // longest one attempt may take (default 45 s)
 	MaxAttempts int             // attempts before an alert becomes a dead letter (default 8)
 	Backoff     []time.Duration // pause after the nth failed attempt (default 10 s, 30 s, 2 m, 5 m, 15 m, 30 m, 1 h)
 	MaxHold     time.Duration   // longest single wait for quiet hours to end (default 1 m)
@@ -86,6 +94,9 @@ func (c *QueueConfig) defaults() {
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = time.Minute
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = 45 * time.Second
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8
@@ -118,6 +129,10 @@ type Queue struct {
 	beforeAck func(Alert) error
 	// afterClaim is the same between the claim and the send.
 	afterClaim func(Alert) error
+
+	// inflight holds the ids of the alerts this process's workers are
+	// handling: a copy of one that comes back meanwhile is left to them.
+	inflight sync.Map
 }
 
 // OpenQueue creates the stream, bucket and consumer if they are missing.
@@ -327,14 +342,29 @@ func (q *Queue) Work(ctx context.Context, workers int, s Sender) error {
 }
 
 // handle takes one message through claim, send and record.
-func (q *Queue) handle(ctx context.Context, m jetstream.Msg, s Sender) {
+func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
+	m := q.hold(msg)
+	defer m.release()
 	var a Alert
 	if err := json.Unmarshal(m.Data(), &a); err != nil {
 		q.log.Error("undecodable alert dropped", "err", err)
 		m.Term()
 		return
 	}
+	if _, busy := q.inflight.LoadOrStore(a.ID, struct{}{}); busy {
+		// Another worker here holds it: the message came back because it
+		// waited behind others before that worker took it. Its ack settles it.
+		m.NakWithDelay(q.cfg.AckWait)
+		return
+	}
+	defer q.inflight.Delete(a.ID)
 	log := q.log.With("alert", a.ID, "kind", a.Kind, "subscriber", a.Subscriber)
+	meta, err := m.Metadata()
+	if err != nil {
+		log.Error("alert message without metadata dropped", "err", err)
+		m.Term()
+		return
+	}
 	d, rev, err := q.get(ctx, a.ID)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		// The record outlived its retention: start a new one.
@@ -353,10 +383,19 @@ func (q *Queue) handle(ctx context.Context, m jetstream.Msg, s Sender) {
 		m.Ack() // a copy of an alert already settled
 		return
 	case StatusSending:
-		if d.Owner != q.owner && time.Since(d.UpdatedAt) < q.cfg.AckWait {
-			m.NakWithDelay(q.cfg.AckWait) // another worker is on it
+		switch {
+		case d.ClaimSeq != 0 && d.ClaimSeq != meta.Sequence.Stream:
+			// Another copy of an alert a worker holds by its own message:
+			// that one settles it, or comes back if the worker stops.
+			m.Ack()
+			return
+		case d.ClaimSeq == 0 && d.Owner != q.owner && time.Since(d.UpdatedAt) < q.cfg.AckWait:
+			// Claimed by a release that did not record the message: a
+			// claim younger than AckWait is taken for alive.
+			m.NakWithDelay(q.cfg.AckWait)
 			return
 		}
+		// The claimed message itself came back: its worker stopped holding it.
 		log.Warn("taking over an alert whose worker stopped", "owner", d.Owner, "attempts", d.Attempts)
 	}
 	if wait := a.NotBefore.Sub(q.cfg.Now()); wait > 0 {
@@ -382,7 +421,7 @@ func (q *Queue) handle(ctx context.Context, m jetstream.Msg, s Sender) {
 			return
 		}
 	}
-	d.Status, d.Owner = StatusSending, q.owner
+	d.Status, d.Owner, d.ClaimSeq = StatusSending, q.owner, meta.Sequence.Stream
 	d.Attempts++
 	if rev, err = q.update(ctx, &d, rev); err != nil {
 		m.NakWithDelay(time.Second) // somebody else moved it: look again
@@ -391,14 +430,67 @@ func (q *Queue) handle(ctx context.Context, m jetstream.Msg, s Sender) {
 	if q.afterClaim != nil && q.afterClaim(a) != nil {
 		return
 	}
-	// Keep the claim alive while the receiver is slow.
-	sendCtx, cancel := context.WithTimeout(ctx, q.cfg.AckWait*3/4)
+	sendCtx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
 	sendErr := s.Send(sendCtx, a)
 	cancel()
 	if sendErr == nil && q.beforeAck != nil && q.beforeAck(a) != nil {
 		return
 	}
 	q.settle(ctx, m, s, log, d, rev, sendErr)
+}
+
+// heldMsg is a message a worker holds: it tells the server that the
+// message is being worked on, at once (it may have waited behind others)
+// and every third of AckWait, until the worker acks, naks or terminates it
+// or returns. So the server gives it to another worker only once this one
+// has stopped, and never sends a progress ack after the settling one.
+type heldMsg struct {
+	jetstream.Msg
+	once           sync.Once
+	done, finished chan struct{}
+}
+
+func (q *Queue) hold(m jetstream.Msg) *heldMsg {
+	h := &heldMsg{Msg: m, done: make(chan struct{}), finished: make(chan struct{})}
+	m.InProgress()
+	go func() {
+		defer close(h.finished)
+		t := time.NewTicker(q.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.done:
+				return
+			case <-t.C:
+				m.InProgress()
+			}
+		}
+	}()
+	return h
+}
+
+// release stops the progress acks; a message released unsettled comes
+// back after AckWait, as a stopped worker's does.
+func (h *heldMsg) release() {
+	h.once.Do(func() {
+		close(h.done)
+		<-h.finished
+	})
+}
+
+func (h *heldMsg) Ack() error {
+	h.release()
+	return h.Msg.Ack()
+}
+
+func (h *heldMsg) NakWithDelay(d time.Duration) error {
+	h.release()
+	return h.Msg.NakWithDelay(d)
+}
+
+func (h *heldMsg) Term() error {
+	h.release()
+	return h.Msg.Term()
 }
 
 // settle records the outcome of a send and acks, retries or gives up.
