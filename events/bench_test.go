@@ -152,10 +152,23 @@ func BenchmarkAppendLog(b *testing.B) {
 	}
 }
 
+// rawPublish publishes an envelope's bytes to a fresh meeting's subject
+// with the headers Log.Append sets, and waits for the ack: the baseline.
+func rawPublish(b *testing.B, js jetstream.JetStream, data []byte) {
+	id := events.NewMeetingID(time.Now())
+	m := nats.NewMsg(events.SubjectPrefix + ".meeting." + id + ".scheduled")
+	m.Data = data
+	m.Header.Set("Chancery-Event-Type", events.MeetingScheduledType)
+	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+	m.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, events.SubjectPrefix+".meeting."+id+".*")
+	if _, err := js.PublishMsg(context.Background(), m); err != nil {
+		b.Fatal(err)
+	}
+}
+
 func BenchmarkRawPublish(b *testing.B) {
 	for _, mode := range benchModes {
 		b.Run(mode.name, func(b *testing.B) {
-			ctx := context.Background()
 			log, js := benchLog(b, mode.syncAlways) // creates the stream with the log's config
 			env := benchEnvelope(b, log)
 			data, err := json.Marshal(env)
@@ -164,17 +177,66 @@ func BenchmarkRawPublish(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				id := events.NewMeetingID(time.Now())
-				m := nats.NewMsg(events.SubjectPrefix + ".meeting." + id + ".scheduled")
-				m.Data = data
-				m.Header.Set("Chancery-Event-Type", events.MeetingScheduledType)
-				m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-				m.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, events.SubjectPrefix+".meeting."+id+".*")
-				if _, err := js.PublishMsg(ctx, m); err != nil {
-					b.Fatal(err)
-				}
+				rawPublish(b, js, data)
 			}
 			reportEventsPerSec(b, 1)
+		})
+	}
+}
+
+// BenchmarkWritePath measures Execute, Log.Append and the raw publish on one
+// server and one stream, interleaved in rounds of writePathRound writes of
+// each, so that the host's drift and the stream's growth fall on all three
+// alike; it reports each one's events/s over the whole run and the ratios
+// of the first two to the raw publish. One op is one round.
+func BenchmarkWritePath(b *testing.B) {
+	const writePathRound = 100
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			log, js := benchLog(b, mode.syncAlways)
+			cmd := benchTalks()
+			env := benchEnvelope(b, log)
+			data, err := json.Marshal(env)
+			if err != nil {
+				b.Fatal(err)
+			}
+			writers := []func(){
+				func() { // Execute, as the API creates a meeting
+					if _, _, err := events.Execute[events.Meeting](ctx, log, events.NewMeetingID(time.Now()), cmd, events.Meta{Actor: "bench", Fresh: true}); err != nil {
+						b.Fatal(err)
+					}
+				},
+				func() { // Log.Append of the envelope Execute records
+					env.AggregateID = events.NewMeetingID(time.Now())
+					if _, _, err := log.Append(ctx, []events.Envelope{env}, events.AppendOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				},
+				func() { rawPublish(b, js, data) }, // the baseline
+			}
+			spent := make([]time.Duration, len(writers))
+			round := 0
+			for b.Loop() {
+				// Each round starts with a different writer, so none always
+				// follows another's garbage.
+				for k := range writers {
+					i := (round + k) % len(writers)
+					t0 := time.Now()
+					for range writePathRound {
+						writers[i]()
+					}
+					spent[i] += time.Since(t0)
+				}
+				round++
+			}
+			n := float64(round * writePathRound)
+			rate := func(i int) float64 { return n / spent[i].Seconds() }
+			b.ReportMetric(rate(0), "execute-events/s")
+			b.ReportMetric(rate(1), "append-events/s")
+			b.ReportMetric(rate(2), "raw-events/s")
+			b.ReportMetric(rate(0)/rate(2)*100, "%execute-of-raw")
+			b.ReportMetric(rate(1)/rate(2)*100, "%append-of-raw")
 		})
 	}
 }
