@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -81,7 +80,7 @@ func Execute[A any, PA interface {
 	}
 	envs := make([]Envelope, len(evs))
 	for i, ev := range evs {
-		data, err := json.Marshal(ev)
+		data, err := MarshalJSON(ev)
 		if err != nil {
 			return nil, Result{}, fmt.Errorf("encode %s: %w", ev.EventType(), err)
 		}

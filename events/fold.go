@@ -2,7 +2,9 @@ package events
 
 import (
 	"strings"
+	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -13,37 +15,94 @@ var foldExtra = strings.NewReplacer("đ", "d", "ł", "l", "ø", "o", "ß", "ss",
 // FoldName reduces a name to lowercase words without diacritics, separated
 // by single spaces, so that "Dačić", "dacic" and "DAČIĆ" compare equal and a
 // search for a surname matches the whole word only.
+//
+// It is foldWhole done rune by rune, with what each rune below U+3000
+// decomposes to computed once: every command and every replayed engagement
+// folds its people's names. FuzzFoldName holds the two equal. Text that is
+// not UTF-8 (never stored: decoding JSON replaces invalid bytes) goes to
+// foldWhole, whose decomposition treats invalid bytes its own way.
 func FoldName(s string) string {
-	if isASCII(s) { // decomposition is the costly part; ASCII has nothing to decompose
-		s = strings.ToLower(s)
-	} else {
-		s = foldExtra.Replace(strings.ToLower(norm.NFD.String(s)))
+	if !utf8.ValidString(s) {
+		return foldWhole(s)
 	}
 	var b strings.Builder
+	b.Grow(len(s))
 	space := true
 	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// combining mark left by decomposition: drop it
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
-			// Mc: spacing vowel signs of Indic scripts belong to the word
-			b.WriteRune(r)
-			space = false
-		default:
-			if !space {
-				b.WriteByte(' ')
-				space = true
+		if r < 0x80 {
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
 			}
+			space = foldInto(&b, r, space)
+			continue
+		}
+		for _, d := range foldRune(r) {
+			space = foldInto(&b, d, space)
 		}
 	}
 	return strings.TrimSpace(b.String())
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
+// foldWhole folds a whole string at once: decompose, lower-case, replace
+// the letters above, then keep letters, digits and spacing marks, drop
+// combining marks and make anything else one space.
+func foldWhole(s string) string {
+	s = foldExtra.Replace(strings.ToLower(norm.NFD.String(s)))
+	var b strings.Builder
+	space := true
+	for _, r := range s {
+		space = foldInto(&b, r, space)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// foldInto writes one rune of a lower-cased, decomposed name: a letter,
+// digit or spacing mark as it is, a combining mark not at all, anything else
+// as one space (none at the start, none twice). It returns whether the
+// output now ends in a space (or is empty).
+func foldInto(b *strings.Builder, r rune, space bool) bool {
+	switch {
+	case r < 0x80:
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
+			b.WriteByte(byte(r))
 			return false
 		}
+	case unicode.Is(unicode.Mn, r):
+		return space // combining mark left by decomposition: drop it
+	case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
+		// Mc: spacing vowel signs of Indic scripts belong to the word
+		b.WriteRune(r)
+		return false
+	}
+	if !space {
+		b.WriteByte(' ')
 	}
 	return true
+}
+
+// runeFolds[r-0x80] is what rune r folds to before classification, for the
+// runes below U+3000 (Latin, Greek, Cyrillic, Arabic, the Indic scripts...),
+// computed on the first name that needs it.
+var (
+	runeFoldsOnce sync.Once
+	runeFolds     []string
+)
+
+const runeFoldsEnd = 0x3000
+
+func foldRune(r rune) string {
+	if r >= runeFoldsEnd {
+		return decomposeRune(r)
+	}
+	runeFoldsOnce.Do(func() {
+		runeFolds = make([]string, runeFoldsEnd-0x80)
+		for i := range runeFolds {
+			runeFolds[i] = decomposeRune(rune(i + 0x80))
+		}
+	})
+	return runeFolds[r-0x80]
+}
+
+func decomposeRune(r rune) string {
+	return foldExtra.Replace(strings.ToLower(norm.NFD.String(string(r))))
 }

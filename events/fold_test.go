@@ -4,7 +4,35 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
+
+// FoldName, rune by rune with a table, must equal foldWhole.
+func FuzzFoldName(f *testing.F) {
+	for _, s := range []string{"Aleksandar Vučić", "ĐOKOVIĆ", "Großmann", "Сергей Лавров", "नरेन्द्र मोदी",
+		"İstanbul", "a\xffb", "王毅", "한국", "Ωμέγα ΣΟΦΊΑ", "e\u0301\u0327", "\U0001D165\U0001D16D"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := FoldName(s), foldWhole(s); got != want {
+			t.Fatalf("FoldName(%q) = %q, reference %q", s, got, want)
+		}
+	})
+}
+
+// Every rune, alone and between letters, folds as the reference folds it.
+func TestFoldNameEveryRune(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xD800 && r < 0xE000 {
+			continue
+		}
+		for _, s := range []string{string(r), "Ab" + string(r) + "Cd"} {
+			if got, want := FoldName(s), foldWhole(s); got != want {
+				t.Fatalf("FoldName(%q) = %q, reference %q", s, got, want)
+			}
+		}
+	}
+}
 
 func TestFoldName(t *testing.T) {
 	t.Parallel()

@@ -82,3 +82,39 @@ func TestUnmarshalJSONRefusesOverflow(t *testing.T) {
 		t.Errorf("18 digits: seq %d version %d, %v", env.Seq, env.Version, err)
 	}
 }
+
+// MarshalJSON must write exactly what encoding/json writes for every event
+// payload: both have stored events, and a payload's bytes are the record.
+func FuzzMarshalJSON(f *testing.F) {
+	for _, s := range []string{"", "Lavrov–Vulin talks", "<b>&amp;</b>", "line\nbreak\ttab\x00nul\b\f", "\u2028\u2029",
+		"\xff\xfe invalid", "emoji 🇷🇸", `quote " backslash \ slash /`, "\x7f\x1f"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		span := Span{Start: a, End: b, Timezone: a + b}
+		people := []Participant{{Name: a, Office: b, Country: "RU"}, {Name: b}}
+		var src *Source
+		if len(a)%2 == 0 {
+			src, people = &Source{URL: b, Published: a}, nil
+		}
+		loc := Location{City: a, Country: b, Venue: a + b}
+		for _, ev := range []Event{
+			MeetingScheduled{Kind: a, Title: b, Span: span, Location: loc, Participants: people, Description: a, Source: src},
+			MeetingRescheduled{Span: span, Previous: Span{Start: b}, Reason: a},
+			MeetingRelocated{Location: loc, Previous: Location{City: b}, Reason: b},
+			MeetingParticipantsChanged{Participants: people, Previous: []Participant{{Name: a}}},
+			MeetingPostponed{Reason: a}, MeetingCancelled{Reason: b}, MeetingHeld{Outcome: a},
+			VisitAnnounced{Visitor: Participant{Name: a, Office: b}, Destination: Destination{City: b, Country: a}, Span: span, Purpose: b, Source: src},
+			VisitRescheduled{Span: span, Reason: b}, VisitCancelled{Reason: a}, VisitCompleted{Outcome: b},
+		} {
+			want, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := MarshalJSON(ev)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("MarshalJSON(%T) = %s, %v\nencoding/json: %s", ev, got, err, want)
+			}
+		}
+	})
+}

@@ -140,9 +140,10 @@ func ParseSpan(in SpanInput, defaultZone string, prefix string) (Span, Fields) {
 		return Span{}, errs
 	}
 	span := Span{Timezone: zone}
+	var a, b time.Time // the span in UTC, end exclusive
 	if startTimed {
 		span.Start, span.End = start.Format(DateTimeLayout), end.Format(DateTimeLayout)
-		if a, b := wallClock(span.Start, loc), wallClock(span.End, loc); !b.After(a) {
+		if a, b = wallClock(span.Start, loc), wallClock(span.End, loc); !b.After(a) {
 			errs.Add(prefix+"end", "must be after start")
 		}
 	} else {
@@ -150,11 +151,12 @@ func ParseSpan(in SpanInput, defaultZone string, prefix string) (Span, Fields) {
 		if end.Before(start) {
 			errs.Add(prefix+"end", "must not be before start")
 		}
+		a, b = span.UTC()
 	}
 	if !errs.empty() {
 		return Span{}, errs
 	}
-	if a, b := span.UTC(); b.Sub(a) > 366*24*time.Hour {
+	if b.Sub(a) > 366*24*time.Hour {
 		errs.Add(prefix+"end", "is more than a year after start")
 		return Span{}, errs
 	}

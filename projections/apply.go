@@ -1,12 +1,9 @@
 package projections
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	fastjson "github.com/goccy/go-json"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,16 +38,8 @@ type row struct {
 // encodeDoc encodes an engagement's resource: the bytes of encoding/json
 // (FuzzDocEncoding holds it to that), in a fraction of the time, which
 // matters to a replay that encodes a document for every engagement it
-// writes. The one difference found, backspace and form feed written as
-// \u0008 and \u000c where encoding/json writes \b and \f, is left to
-// encoding/json: such a document is encoded again by it.
-func encodeDoc(v any) ([]byte, error) {
-	doc, err := fastjson.Marshal(v)
-	if err != nil || bytes.Contains(doc, []byte(`\u0008`)) || bytes.Contains(doc, []byte(`\u000c`)) {
-		return json.Marshal(v)
-	}
-	return doc, nil
-}
+// writes.
+func encodeDoc(v any) ([]byte, error) { return events.MarshalJSON(v) }
 
 // peopleColumns returns the people_folded and people_countries columns of
 // an engagement with these people, in order.
