@@ -98,6 +98,7 @@ func FuzzMarshalJSON(f *testing.F) {
 			src, people = &Source{URL: b, Published: a}, nil
 		}
 		loc := Location{City: a, Country: b, Venue: a + b}
+		var evs []any
 		for _, ev := range []Event{
 			MeetingScheduled{Kind: a, Title: b, Span: span, Location: loc, Participants: people, Description: a, Source: src},
 			MeetingRescheduled{Span: span, Previous: Span{Start: b}, Reason: a},
@@ -107,6 +108,17 @@ func FuzzMarshalJSON(f *testing.F) {
 			VisitAnnounced{Visitor: Participant{Name: a, Office: b}, Destination: Destination{City: b, Country: a}, Span: span, Purpose: b, Source: src},
 			VisitRescheduled{Span: span, Reason: b}, VisitCancelled{Reason: a}, VisitCompleted{Outcome: b},
 		} {
+			evs = append(evs, ev)
+		}
+		// and envelopes, as encodeEnvelope encodes them (Data apart)
+		at := time.Unix(int64(len(a)%64)*1e8+int64(len(b)), int64(len(b))*7919).UTC()
+		for _, env := range []Envelope{
+			{ID: "evt_" + a, Type: b, Schema: 2, AggregateType: "meeting", AggregateID: a, Version: len(b), RecordedAt: at, Actor: a, CorrelationID: b},
+			{Seq: uint64(len(a)), RecordedAt: at.In(time.FixedZone("x", 3600)), CausationID: a + b},
+		} {
+			evs = append(evs, env)
+		}
+		for _, ev := range evs {
 			want, err := json.Marshal(ev)
 			if err != nil {
 				t.Fatal(err)

@@ -398,17 +398,19 @@ func DeleteConsumer(ctx context.Context, s jetstream.Stream, c jetstream.Consume
 var ErrStopScan = errStop
 
 // encodeEnvelope is json.Marshal(env) without the validate-and-compact pass
-// encoding/json makes over a json.RawMessage: Data comes from json.Marshal
+// encoding/json makes over a json.RawMessage: Data comes from MarshalJSON
 // and is already compact, valid JSON.
 func encodeEnvelope(env Envelope) ([]byte, error) {
 	data := env.Data
 	env.Data = nil
-	b, err := json.Marshal(env) // ends with "data":null}
+	b, err := MarshalJSON(env) // ends with "data":null}
 	if err != nil {
 		return nil, err
 	}
-	b = append(b[:len(b)-len("null}")], data...)
-	return append(b, '}'), nil
+	b = b[:len(b)-len("null}")]
+	out := make([]byte, 0, len(b)+len(data)+1)
+	out = append(append(out, b...), data...)
+	return append(out, '}'), nil
 }
 
 // PositionAt returns the stream sequence of the last event recorded at or
