@@ -1,6 +1,7 @@
 package events
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +206,19 @@ func TestNewIDsAreDistinctAndSortByTime(t *testing.T) {
 	if !strings.HasPrefix(NewVisitID(early), "vis_") || !strings.HasPrefix(a, "mtg_") {
 		t.Errorf("prefixes: %s, %s", NewVisitID(early), a)
 	}
+}
+
+// validID accepts exactly what the id expression matches.
+func FuzzValidID(f *testing.F) {
+	for _, s := range []string{"mtg_01m9aana00z5kqygqpd9hgcxp0", "vis_01m9aana00z5kqygqpd9hgcxp0", "evt_01m9aana00z5kqygqpd9hgcxp0",
+		"mtg_01M9AANA00Z5KQYGQPD9HGCXP0", "mtg_01m9aana00z5kqygqpd9hgcxpi", "abc_01m9aana00z5kqygqpd9hgcxp0",
+		"mtg_01m9aana00z5kqygqpd9hgcxp0\n", "mtg_", "", "mtg-01m9aana00z5kqygqpd9hgcxp0", "mtg_01m9aana00z5kqygqpd9hgcxpu"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(idExpr)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validID(s), re.MatchString(s); got != want {
+			t.Fatalf("validID(%q) = %v, the expression says %v", s, got, want)
+		}
+	})
 }
