@@ -240,3 +240,27 @@ func BenchmarkWritePath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecide is the command's own work in Execute, without the append:
+// deciding benchTalks on a new meeting (validating every field), encoding
+// the payload and folding the event.
+func BenchmarkDecide(b *testing.B) {
+	cmd := benchTalks()
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		var m events.Meeting
+		evs, err := m.Decide(cmd, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := events.MarshalJSON(evs[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		env := events.Envelope{Type: evs[0].EventType(), AggregateType: events.MeetingAggregate, AggregateID: events.NewMeetingID(now), Version: 1, Data: data}
+		if err := m.Apply(env, evs[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
