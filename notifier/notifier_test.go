@@ -189,12 +189,15 @@ func (w *world) notifier(rcv *hookReceiver, subs []Subscriber, tweak ...func(*Co
 }
 
 // work runs n's delivery workers until the test ends or stop is called.
-func work(t *testing.T, n *Notifier) (stop func()) {
+func work(t *testing.T, n *Notifier) (stop func()) { return workN(t, n, 4) }
+
+// workN is work with the given number of workers.
+func workN(t *testing.T, n *Notifier, workers int) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n.queue.Work(ctx, 4, Sender{Send: n.send, Check: n.check, Outcome: n.outcome})
+		n.queue.Work(ctx, workers, Sender{Send: n.send, Check: n.check, Outcome: n.outcome})
 	}()
 	var once sync.Once
 	stop = func() { once.Do(func() { cancel(); <-done }) }
@@ -510,48 +513,127 @@ func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
 	w := newWorld(t, start.Add(-48*time.Hour))
 	rcv := newHookReceiver(t)
 	rcv.fail = func(id string, attempt int) int {
-		time.Sleep(2500 * time.Millisecond) // AckWait is 1 s
+		time.Sleep(4 * time.Second) // AckWait is 1 s
 		return 0
 	}
 	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
 	first, second := w.notifier(rcv, subs()), w.notifier(rcv, subs())
-	work(t, first)
-	work(t, second)
+	stopFirst := work(t, first)
 	w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
 	w.clock.Set(start.Add(-24 * time.Hour))
 	if n, err := first.Sweep(w.ctx, w.clock.Now()); err != nil || n != 1 {
 		t.Fatalf("Sweep = %d, %v", n, err)
 	}
-	// While the receiver works on it, another copy of the alert is queued
-	// (as a sweep does for an alert that stayed queued too long): it is
-	// dropped, not sent.
 	sending := waitForStatus(t, first.queue, StatusSending)
 	if len(sending) != 1 {
 		t.Fatalf("sending = %+v, want one", sending)
 	}
+	// The first replica takes no more messages (its worker finishes the
+	// send); the second one works. Another copy of the alert is queued
+	// while the receiver works on the first (as a sweep does for an alert
+	// that stayed queued too long): it is dropped while the alert is still
+	// being sent, and the receiver sees one request.
+	go stopFirst()
+	work(t, second)
 	if err := second.queue.publish(w.ctx, sending[0].Alert, sending[0].ID+"-copy"); err != nil {
 		t.Fatal(err)
 	}
-	sent := waitForStatus(t, first.queue, StatusSent)
+	stream, err := w.srv.JS.Stream(w.ctx, AlertStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() uint64 {
+		st, err := stream.Info(w.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.State.Msgs
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for held() != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := held(); n != 1 {
+		t.Fatalf("alert stream holds %d messages, want 1: the copy dropped", n)
+	}
+	if d, err := second.queue.Get(w.ctx, sending[0].ID); err != nil || d.Status != StatusSending {
+		t.Fatalf("when the copy was dropped the alert was %s (%v), want still sending", d.Status, err)
+	}
+
+	sent := waitForStatus(t, second.queue, StatusSent)
 	if len(sent) != 1 || sent[0].Attempts != 1 {
 		t.Fatalf("sent = %+v, want one delivery on the first attempt", sent)
 	}
 	time.Sleep(2 * time.Second) // a second request would be under way by now
-	info, err := w.srv.JS.Stream(w.ctx, AlertStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := info.Info(w.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.State.Msgs != 0 {
-		t.Errorf("alert stream holds %d messages, want 0: both copies settled", st.State.Msgs)
+	if n := held(); n != 0 {
+		t.Errorf("alert stream holds %d messages, want 0: both copies settled", n)
 	}
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
 	if n := rcv.attempts[sent[0].ID]; n != 1 {
 		t.Errorf("the receiver got %d requests for %s, want 1", n, sent[0].ID)
+	}
+}
+
+// A message that waits in a busy replica's buffer past AckWait is
+// redelivered to another replica, which claims and sends it. When the busy
+// replica's worker reaches its own, earlier delivery of the same message,
+// the claim's lease is fresh: it leaves the alert to the holder.
+func TestAMessageRedeliveredFromABusyReplicaIsSentOnce(t *testing.T) {
+	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
+	w := newWorld(t, start.Add(-48*time.Hour))
+	rcv := newHookReceiver(t)
+	rcv.fail = func(id string, attempt int) int {
+		time.Sleep(2500 * time.Millisecond) // AckWait is 1 s
+		return 0
+	}
+	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
+	busy := w.notifier(rcv, subs())
+	workN(t, busy, 1)
+	for range 2 {
+		w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
+	}
+	w.clock.Set(start.Add(-24 * time.Hour))
+	if n, err := busy.Sweep(w.ctx, w.clock.Now()); err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v", n, err)
+	}
+	// The busy replica's one worker sends the first alert; the second
+	// waits in its client until the server gives up on it.
+	cons, err := w.srv.JS.Consumer(w.ctx, AlertStream, deliverName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		info, err := cons.Info(w.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumAckPending == 2 && info.NumPending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the busy replica holds %d messages, %d pending; want both held", info.NumAckPending, info.NumPending)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	other := w.notifier(rcv, subs())
+	workN(t, other, 1)
+
+	deadline = time.Now().Add(15 * time.Second)
+	for len(waitForStatus(t, busy.queue, StatusSent)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // a second request for either would be under way by now
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.attempts) != 2 {
+		t.Fatalf("the receiver got requests for %d alerts, want 2", len(rcv.attempts))
+	}
+	for id, n := range rcv.attempts {
+		if n != 1 {
+			t.Errorf("the receiver got %d requests for %s, want 1", n, id)
+		}
 	}
 }
 

@@ -25,11 +25,12 @@ import (
 //     or restart never queues it again), and a revision-checked Update
 //     claims the send, so two workers never send one alert.
 //
-// A worker holds its message with in-progress acks while it works, so the
-// server hands the message to another worker only once the first has
-// stopped: the claim names the message's stream sequence, and a worker that
-// receives that very message again takes the claim over, while any other
-// copy of the alert is dropped.
+// A claim is a lease: the worker that holds it refreshes the record every
+// third of AckWait while it sends, and holds its queue message with
+// in-progress acks as long. Another worker takes a claim over only once the
+// lease is older than AckWait (its worker stopped); until then a copy of
+// the alert (another message) is dropped, and another delivery of the very
+// message the claim names is left to its holder.
 const (
 	AlertStream    = "CHANCERY_ALERTS"
 	AlertSubjects  = "chancery.alerts.>"
@@ -77,7 +78,7 @@ type Delivery struct {
 // QueueConfig tunes the queue. Zero values take the defaults.
 type QueueConfig struct {
 	Replicas    int             // stream and bucket replicas (default 1)
-	AckWait     time.Duration   // a worker silent this long is taken for dead (default 60 s)
+	AckWait     time.Duration   // a claim or message unrefreshed this long belongs to a stopped worker (default 60 s)
 	SendTimeout time.Duration   // longest one attempt may take (default 45 s)
 	MaxAttempts int             // attempts before an alert becomes a dead letter (default 8)
 	Backoff     []time.Duration // pause after the nth failed attempt (default 10 s, 30 s, 2 m, 5 m, 15 m, 30 m, 1 h)
@@ -383,19 +384,22 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 		m.Ack() // a copy of an alert already settled
 		return
 	case StatusSending:
-		switch {
-		case d.ClaimSeq != 0 && d.ClaimSeq != meta.Sequence.Stream:
-			// Another copy of an alert a worker holds by its own message:
-			// that one settles it, or comes back if the worker stops.
-			m.Ack()
-			return
-		case d.ClaimSeq == 0 && d.Owner != q.owner && time.Since(d.UpdatedAt) < q.cfg.AckWait:
-			// Claimed by a release that did not record the message: a
-			// claim younger than AckWait is taken for alive.
-			m.NakWithDelay(q.cfg.AckWait)
+		if age := time.Since(d.UpdatedAt); age < q.cfg.AckWait {
+			switch d.ClaimSeq {
+			case meta.Sequence.Stream:
+				// Another delivery of the message a live worker holds
+				// (redelivered while it waited in a client's buffer): leave
+				// it, and look again when the lease would have run out.
+				m.NakWithDelay(q.cfg.AckWait - age + time.Second)
+			case 0:
+				// Claimed by a release that did not record the message.
+				m.NakWithDelay(q.cfg.AckWait)
+			default:
+				// Another copy of the alert: the holder's message settles it.
+				m.Ack()
+			}
 			return
 		}
-		// The claimed message itself came back: its worker stopped holding it.
 		log.Warn("taking over an alert whose worker stopped", "owner", d.Owner, "attempts", d.Attempts)
 	}
 	if wait := a.NotBefore.Sub(q.cfg.Now()); wait > 0 {
@@ -424,19 +428,78 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 	d.Status, d.Owner, d.ClaimSeq = StatusSending, q.owner, meta.Sequence.Stream
 	d.Attempts++
 	if rev, err = q.update(ctx, &d, rev); err != nil {
-		m.NakWithDelay(time.Second) // somebody else moved it: look again
-		return
-	}
-	if q.afterClaim != nil && q.afterClaim(a) != nil {
+		// Somebody else moved it, perhaps claiming it with this very
+		// message: settling it here would settle theirs. It comes back
+		// after AckWait if nobody does.
+		log.Info("alert claimed elsewhere", "err", err)
 		return
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
+	defer cancel()
+	l := q.lease(ctx, d, rev, cancel)
+	defer l.stop()
+	if q.afterClaim != nil && q.afterClaim(a) != nil {
+		return
+	}
 	sendErr := s.Send(sendCtx, a)
-	cancel()
 	if sendErr == nil && q.beforeAck != nil && q.beforeAck(a) != nil {
 		return
 	}
+	rev, lost := l.stop()
+	if lost {
+		// Taken for stopped, and taken over: the new holder records the
+		// outcome and settles the message.
+		log.Warn("claim lost while sending", "err", sendErr)
+		return
+	}
 	q.settle(ctx, m, s, log, d, rev, sendErr)
+}
+
+// claimLease refreshes a claim while its worker sends.
+type claimLease struct {
+	done, finished chan struct{}
+	once           sync.Once
+	rev            uint64
+	lost           bool
+}
+
+// lease refreshes the claim d (at revision rev) every third of AckWait
+// until stop. If the claim was taken over meanwhile, it calls lostFn (which
+// cancels the send) and stop reports it lost.
+func (q *Queue) lease(ctx context.Context, d Delivery, rev uint64, lostFn func()) *claimLease {
+	l := &claimLease{done: make(chan struct{}), finished: make(chan struct{}), rev: rev}
+	go func() {
+		defer close(l.finished)
+		t := time.NewTicker(q.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-l.done:
+				return
+			case <-t.C:
+				r, err := q.update(ctx, &d, l.rev)
+				switch {
+				case err == nil:
+					l.rev = r
+				case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+					l.lost = true
+					lostFn()
+					return
+				default:
+					q.log.Warn("claim not refreshed; will try again", "alert", d.ID, "err", err)
+				}
+			}
+		}
+	}()
+	return l
+}
+
+// stop ends the refreshes and returns the claim's revision, and whether it
+// was lost to another worker.
+func (l *claimLease) stop() (rev uint64, lost bool) {
+	l.once.Do(func() { close(l.done) })
+	<-l.finished
+	return l.rev, l.lost
 }
 
 // heldMsg is a message a worker holds: it tells the server that the
