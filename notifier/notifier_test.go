@@ -86,6 +86,16 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 }
 
 // accepted returns the bodies accepted so far, in order of arrival.
+// slowReceiver is a hookReceiver that takes d to answer each request.
+func slowReceiver(t *testing.T, d time.Duration) *hookReceiver {
+	r := newHookReceiver(t)
+	r.fail = func(string, int) int {
+		time.Sleep(d)
+		return 0
+	}
+	return r
+}
+
 func (r *hookReceiver) accepted() []webhookBody {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -511,11 +521,7 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
 	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
 	w := newWorld(t, start.Add(-48*time.Hour))
-	rcv := newHookReceiver(t)
-	rcv.fail = func(id string, attempt int) int {
-		time.Sleep(4 * time.Second) // AckWait is 1 s
-		return 0
-	}
+	rcv := slowReceiver(t, 4*time.Second) // AckWait is 1 s
 	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
 	first, second := w.notifier(rcv, subs()), w.notifier(rcv, subs())
 	stopFirst := work(t, first)
@@ -582,11 +588,7 @@ func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
 func TestAMessageRedeliveredFromABusyReplicaIsSentOnce(t *testing.T) {
 	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
 	w := newWorld(t, start.Add(-48*time.Hour))
-	rcv := newHookReceiver(t)
-	rcv.fail = func(id string, attempt int) int {
-		time.Sleep(2500 * time.Millisecond) // AckWait is 1 s
-		return 0
-	}
+	rcv := slowReceiver(t, 2500*time.Millisecond) // AckWait is 1 s
 	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
 	busy := w.notifier(rcv, subs())
 	workN(t, busy, 1)

@@ -437,7 +437,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 	sendCtx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
 	defer cancel()
 	l := q.lease(ctx, d, rev, cancel)
-	defer l.stop()
+	defer l.end()
 	if q.afterClaim != nil && q.afterClaim(a) != nil {
 		return
 	}
@@ -445,7 +445,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 	if sendErr == nil && q.beforeAck != nil && q.beforeAck(a) != nil {
 		return
 	}
-	rev, lost := l.stop()
+	rev, lost := l.end()
 	if lost {
 		// Taken for stopped, and taken over: the new holder records the
 		// outcome and settles the message.
@@ -455,50 +455,71 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 	q.settle(ctx, m, s, log, d, rev, sendErr)
 }
 
-// claimLease refreshes a claim while its worker sends.
-type claimLease struct {
-	done, finished chan struct{}
+// repeater runs a function every period on its own goroutine until the
+// function returns false or stop is called; stop returns once it has ended.
+type repeater struct {
 	once           sync.Once
-	rev            uint64
-	lost           bool
+	done, finished chan struct{}
 }
 
-// lease refreshes the claim d (at revision rev) every third of AckWait
-// until stop. If the claim was taken over meanwhile, it calls lostFn (which
-// cancels the send) and stop reports it lost.
-func (q *Queue) lease(ctx context.Context, d Delivery, rev uint64, lostFn func()) *claimLease {
-	l := &claimLease{done: make(chan struct{}), finished: make(chan struct{}), rev: rev}
+func repeat(period time.Duration, f func() bool) *repeater {
+	r := &repeater{done: make(chan struct{}), finished: make(chan struct{})}
 	go func() {
-		defer close(l.finished)
-		t := time.NewTicker(q.cfg.AckWait / 3)
+		defer close(r.finished)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {
-			case <-l.done:
+			case <-r.done:
 				return
 			case <-t.C:
-				r, err := q.update(ctx, &d, l.rev)
-				switch {
-				case err == nil:
-					l.rev = r
-				case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-					l.lost = true
-					lostFn()
+				if !f() {
 					return
-				default:
-					q.log.Warn("claim not refreshed; will try again", "alert", d.ID, "err", err)
 				}
 			}
 		}
 	}()
+	return r
+}
+
+func (r *repeater) stop() {
+	r.once.Do(func() { close(r.done) })
+	<-r.finished
+}
+
+// claimLease refreshes a claim while its worker sends.
+type claimLease struct {
+	*repeater
+	rev  uint64
+	lost bool
+}
+
+// lease refreshes the claim d (at revision rev) every third of AckWait
+// until end. If the claim was taken over meanwhile, it calls lostFn (which
+// cancels the send) and end reports it lost.
+func (q *Queue) lease(ctx context.Context, d Delivery, rev uint64, lostFn func()) *claimLease {
+	l := &claimLease{rev: rev}
+	l.repeater = repeat(q.cfg.AckWait/3, func() bool {
+		r, err := q.update(ctx, &d, l.rev)
+		switch {
+		case err == nil:
+			l.rev = r
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+			l.lost = true
+			lostFn()
+			return false
+		default:
+			q.log.Warn("claim not refreshed; will try again", "alert", d.ID, "err", err)
+		}
+		return true
+	})
 	return l
 }
 
-// stop ends the refreshes and returns the claim's revision, and whether it
+// end stops the refreshes and returns the claim's revision, and whether it
 // was lost to another worker.
-func (l *claimLease) stop() (rev uint64, lost bool) {
-	l.once.Do(func() { close(l.done) })
-	<-l.finished
+func (l *claimLease) end() (rev uint64, lost bool) {
+	l.stop()
 	return l.rev, l.lost
 }
 
@@ -509,37 +530,20 @@ func (l *claimLease) stop() (rev uint64, lost bool) {
 // has stopped, and never sends a progress ack after the settling one.
 type heldMsg struct {
 	jetstream.Msg
-	once           sync.Once
-	done, finished chan struct{}
+	progress *repeater
 }
 
 func (q *Queue) hold(m jetstream.Msg) *heldMsg {
-	h := &heldMsg{Msg: m, done: make(chan struct{}), finished: make(chan struct{})}
 	m.InProgress()
-	go func() {
-		defer close(h.finished)
-		t := time.NewTicker(q.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-h.done:
-				return
-			case <-t.C:
-				m.InProgress()
-			}
-		}
-	}()
-	return h
+	return &heldMsg{Msg: m, progress: repeat(q.cfg.AckWait/3, func() bool {
+		m.InProgress()
+		return true
+	})}
 }
 
 // release stops the progress acks; a message released unsettled comes
 // back after AckWait, as a stopped worker's does.
-func (h *heldMsg) release() {
-	h.once.Do(func() {
-		close(h.done)
-		<-h.finished
-	})
-}
+func (h *heldMsg) release() { h.progress.stop() }
 
 func (h *heldMsg) Ack() error {
 	h.release()
