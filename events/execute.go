@@ -39,14 +39,39 @@ type Result struct {
 	Duplicate bool       // the command had already been executed
 }
 
+// ExecuteAttempts is how many times Execute decides a command when its
+// appends lose the race to other writers.
+const ExecuteAttempts = 5
+
 // Execute loads an aggregate, decides a command against it and appends the
 // resulting events, guarded by the aggregate's last stream sequence so that a
-// concurrent writer makes it fail with ECONFLICT instead of overwriting.
-// It returns the aggregate's state after the command.
+// concurrent writer never has its event overwritten. When another writer
+// appended first (or the history was read from a replica that had not yet
+// caught up), it loads the aggregate again and decides the command again,
+// up to ExecuteAttempts times: a command with IfMatch then fails with
+// EPRECONDITION, one without is decided against the new state. With k
+// writers on one aggregate a command loses at most k-1 races, so up to
+// ExecuteAttempts concurrent commands all get decided; beyond that one may
+// fail with ECONFLICT. It returns the aggregate's state after the command.
 func Execute[A any, PA interface {
 	*A
 	Aggregate
 }](ctx context.Context, l *Log, id string, cmd any, meta Meta) (PA, Result, error) {
+	for attempt := 1; ; attempt++ {
+		var raced bool
+		agg, res, err := executeOnce[A, PA](ctx, l, id, cmd, meta, &raced)
+		if !raced || meta.Fresh || attempt == ExecuteAttempts || ctx.Err() != nil {
+			return agg, res, err
+		}
+	}
+}
+
+// executeOnce is one load, decide and append; *raced is set when the
+// append lost to another writer.
+func executeOnce[A any, PA interface {
+	*A
+	Aggregate
+}](ctx context.Context, l *Log, id string, cmd any, meta Meta, raced *bool) (PA, Result, error) {
 	aggType := AggregateTypeOf(id)
 	if aggType == "" {
 		return nil, Result{}, (&Fields{{Field: "id", Detail: "is not a meeting or visit id"}}).Err()
@@ -91,16 +116,10 @@ func Execute[A any, PA interface {
 		}
 	}
 	last, dup, err := l.Append(ctx, envs, AppendOptions{ExpectedSeq: expected, MsgID: meta.MsgID})
-	if err != nil && meta.MsgID != "" && ErrorCode(err) == ECONFLICT {
-		// The race may have been lost to an earlier attempt of this very
-		// command, stored after we loaded: then it is a duplicate.
-		if prev, res, ok, lerr := findMsgID[A, PA](ctx, l, aggType, id, meta.MsgID); lerr != nil {
-			return nil, Result{}, lerr
-		} else if ok {
-			return prev, res, nil
-		}
-	}
 	if err != nil {
+		// A lost race may have been lost to an earlier attempt of this
+		// very command: the next load finds it, and answers a duplicate.
+		*raced = ErrorCode(err) == ECONFLICT
 		return nil, Result{}, err
 	}
 	if dup {
@@ -126,26 +145,6 @@ func Execute[A any, PA interface {
 	return agg, Result{Events: envs, Version: version + len(envs), Position: last}, nil
 }
 
-// findMsgID folds an aggregate's history up to the event stored with msgID.
-func findMsgID[A any, PA interface {
-	*A
-	Aggregate
-}](ctx context.Context, l *Log, aggType, id, msgID string) (PA, Result, bool, error) {
-	hist, err := l.Load(ctx, aggType, id)
-	if err != nil {
-		return nil, Result{}, false, err
-	}
-	agg := PA(new(A))
-	for _, st := range hist {
-		if err := agg.Evolve(st.Envelope); err != nil {
-			return nil, Result{}, false, err
-		}
-		if st.MsgID == msgID {
-			return agg, Result{Events: []Envelope{st.Envelope}, Version: st.Version, Position: st.Seq, Duplicate: true}, true, nil
-		}
-	}
-	return nil, Result{}, false, nil
-}
 
 // FoldUntil folds an aggregate's events for as long as keep says yes. It
 // answers "what did we know, and when": keep by RecordedAt for a point in

@@ -647,6 +647,80 @@ func TestConcurrentExecutesNeverOverwriteEachOther(t *testing.T) {
 	}
 }
 
+// A command that loses the race to append is decided again against the
+// new state: without If-Match every one of ExecuteAttempts concurrent
+// commands is applied, in some order; with If-Match one wins and the
+// others are told the version moved on. Concurrent retries of one
+// idempotent command store it once.
+func TestExecuteDecidesAgainAfterLosingARace(t *testing.T) {
+	tl := openTestLog(t)
+	id := NewMeetingID(releaseDay)
+	tl.meeting(t, id, lavrovVulin(), Meta{})
+
+	race := func(meta func(i int) Meta, day func(i int) int) []error {
+		errs := make([]error, ExecuteAttempts)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range ExecuteAttempts {
+			wg.Go(func() {
+				<-start
+				cmd := &RescheduleMeeting{Start: fmt.Sprintf("2022-09-%02d", day(i))}
+				_, _, errs[i] = Execute[Meeting](tl.ctx, tl.Log, id, cmd, meta(i))
+			})
+		}
+		close(start)
+		wg.Wait()
+		return errs
+	}
+
+	each := func(i int) int { return i + 1 }
+	for i, err := range race(func(int) Meta { return Meta{} }, each) {
+		if err != nil {
+			t.Errorf("writer %d without If-Match: %v, want it decided again and applied", i, err)
+		}
+	}
+	hist := tl.load(t, id)
+	if len(hist) != 1+ExecuteAttempts {
+		t.Fatalf("stored %d events, want %d", len(hist), 1+ExecuteAttempts)
+	}
+	for i, st := range hist {
+		if st.Version != i+1 {
+			t.Errorf("event %d has version %d, want %d", i, st.Version, i+1)
+		}
+	}
+
+	version := len(hist)
+	won := 0
+	for i, err := range race(func(int) Meta { return Meta{IfMatch: version} }, func(i int) int { return i + 11 }) {
+		switch ErrorCode(err) {
+		case "":
+			won++
+		case EPRECONDITION:
+		default:
+			t.Errorf("writer %d with If-Match: %v, want success or %s", i, err, EPRECONDITION)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d writers with If-Match %d won, want 1", won, version)
+	}
+
+	key := IdempotencyKey("protocol-office", "retried")
+	for i, err := range race(func(int) Meta { return Meta{MsgID: key} }, func(int) int { return 30 }) {
+		if err != nil {
+			t.Errorf("retry %d of one idempotent command: %v", i, err)
+		}
+	}
+	stored := 0
+	for _, st := range tl.load(t, id) {
+		if st.MsgID == key {
+			stored++
+		}
+	}
+	if stored != 1 {
+		t.Errorf("the idempotent command is stored %d times, want once", stored)
+	}
+}
+
 func TestScanFiltersByTypeAndAggregateInStreamOrder(t *testing.T) {
 	tl := openTestLog(t)
 	a, b := NewMeetingID(releaseDay), NewMeetingID(releaseDay)
