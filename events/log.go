@@ -200,9 +200,35 @@ func (l *Log) Append(ctx context.Context, envs []Envelope, opt AppendOptions) (l
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
 			return 0, false, Errorf(ECONFLICT, "%s %s was changed by another writer; reload it and try again", envs[0].AggregateType, envs[0].AggregateID)
 		}
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == errBatchDuplicateMsgID && opt.MsgID != "" {
+			// JetStream refuses an atomic batch whose Nats-Msg-Id it has
+			// stored, instead of acknowledging a duplicate: find that batch.
+			if last, ok, ferr := l.batchWithMsgID(ctx, envs[0].AggregateType, envs[0].AggregateID, opt.MsgID, len(envs)); ferr != nil || ok {
+				return last, ok, ferr
+			}
+		}
 		return 0, false, fmt.Errorf("append %s to %s %s: %w", envs[0].Type, envs[0].AggregateType, envs[0].AggregateID, err)
 	}
 	return ack.Sequence, ack.Duplicate, nil
+}
+
+// errBatchDuplicateMsgID is JetStream's "atomic publish batch contains
+// duplicate message id".
+const errBatchDuplicateMsgID jetstream.ErrorCode = 10201
+
+// batchWithMsgID finds the batch of n events an aggregate stored with
+// msgID on its first event, and returns the sequence of its last event.
+func (l *Log) batchWithMsgID(ctx context.Context, aggType, id, msgID string, n int) (last uint64, ok bool, err error) {
+	hist, err := l.Load(ctx, aggType, id)
+	if err != nil {
+		return 0, false, err
+	}
+	for i, st := range hist {
+		if st.MsgID == msgID {
+			return hist[min(i+n, len(hist))-1].Seq, true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // publishBatch publishes messages as one JetStream atomic batch (ADR-50):

@@ -451,7 +451,6 @@ func TestAppendOfTwoEnvelopesWithStaleExpectedSeqStoresNeither(t *testing.T) {
 // contains duplicate message id") instead of acknowledging a duplicate, so
 // Append must translate it, as it does for a single event.
 func TestAppendRetriedBatchWithSameMsgIDIsADuplicate(t *testing.T) {
-	t.Skip("bug: Log.Append returns a raw API error (err_code 10201) for a retried atomic batch with the same MsgID instead of duplicate=true")
 	tl := openTestLog(t)
 	id := NewMeetingID(releaseDay)
 	tl.meeting(t, id, lavrovVulin(), Meta{})
