@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"math/rand/v2"
 	"fmt"
 	"time"
 )
@@ -60,8 +61,15 @@ func Execute[A any, PA interface {
 	for attempt := 1; ; attempt++ {
 		var raced bool
 		agg, res, err := executeOnce[A, PA](ctx, l, id, cmd, meta, &raced)
-		if !raced || meta.Fresh || attempt == ExecuteAttempts || ctx.Err() != nil {
+		if !raced || meta.Fresh || attempt == ExecuteAttempts {
 			return agg, res, err
+		}
+		// A moment for a lagging replica to catch up, and for writers
+		// that collided not to collide again.
+		select {
+		case <-ctx.Done():
+			return agg, res, err
+		case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(1000)) * time.Microsecond):
 		}
 	}
 }

@@ -4,6 +4,10 @@
 package natstest
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
 	"testing"
 	"time"
 
@@ -59,4 +63,77 @@ func (s *Server) Stop() {
 		s.Srv.Shutdown()
 		s.Srv.WaitForShutdown()
 	}
+}
+
+// StartCluster runs n JetStream servers in-process as one cluster (named
+// "chancery-test", routes on loopback ports, each with its own store), as
+// nats-server's own cluster tests do, and returns them once the cluster
+// has a JetStream meta leader. Each Server's client is connected to its
+// own node.
+func StartCluster(tb testing.TB, n int) []*Server {
+	tb.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = freePort(tb)
+	}
+	var routes []*url.URL
+	for _, p := range ports {
+		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	out := make([]*Server, n)
+	for i := range out {
+		dir := tb.TempDir()
+		srv, err := server.NewServer(&server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1,
+			JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+			Cluster: server.ClusterOpts{Name: "chancery-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:  routes,
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		go srv.Start()
+		out[i] = &Server{Srv: srv, Dir: dir}
+		tb.Cleanup(out[i].Stop)
+	}
+	for _, s := range out {
+		if !s.Srv.ReadyForConnections(10 * time.Second) {
+			tb.Fatal("nats-server not ready")
+		}
+		nc, err := nats.Connect(s.Srv.ClientURL())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.NC, s.JS = nc, js
+	}
+	// JetStream answers once the servers have elected a meta leader.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, s := range out {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := s.JS.AccountInfo(ctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("JetStream cluster not ready: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return out
+}
+
+func freePort(tb testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
