@@ -176,3 +176,11 @@ func (r response) fieldErrors() []string {
 	}
 	return out
 }
+
+// waitUntil polls cond every 20 ms until it holds or d has passed.
+func waitUntil(d time.Duration, cond func() bool) {
+	deadline := time.Now().Add(d)
+	for !cond() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}

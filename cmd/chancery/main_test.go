@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -210,6 +212,10 @@ func TestComposeConfigIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	var compose struct {
+		Services map[string]struct {
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
 		Configs map[string]struct {
 			Content string `yaml:"content"`
 		} `yaml:"configs"`
@@ -229,5 +235,39 @@ func TestComposeConfigIsValid(t *testing.T) {
 	}
 	if len(cfg.Subscribers) == 0 || cfg.Notifier.SMTP.Host != "mail" {
 		t.Errorf("compose's config lost its subscriber or SMTP host: %+v", cfg)
+	}
+	if cfg.NATS.Replicas != 3 {
+		t.Errorf("compose's config has nats.replicas %d, want 3 on its three nodes", cfg.NATS.Replicas)
+	}
+
+	// Three NATS nodes, each command one that nats-server accepts: one
+	// cluster, JetStream on, distinct names, routes to all three.
+	names := map[string]bool{}
+	for _, svc := range []string{"nats1", "nats2", "nats3"} {
+		cmd := compose.Services[svc].Command
+		opts, err := server.ConfigureOptions(flag.NewFlagSet(svc, flag.ContinueOnError), cmd, nil, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: nats-server refuses %q: %v", svc, cmd, err)
+		}
+		if !opts.JetStream || opts.StoreDir != "/data" || opts.Cluster.Name != "chancery" || opts.ServerName != svc {
+			t.Errorf("%s: jetstream %v, store %q, cluster %q, name %q", svc, opts.JetStream, opts.StoreDir, opts.Cluster.Name, opts.ServerName)
+		}
+		names[opts.ServerName] = true
+		routes := server.RoutesFromStr(opts.RoutesStr)
+		if len(routes) != 3 {
+			t.Errorf("%s routes to %d nodes, want 3", svc, len(routes))
+		}
+	}
+	if len(names) != 3 {
+		t.Errorf("node names %v, want three distinct", names)
+	}
+	// Two Chancery replicas, each given every node.
+	for _, svc := range []string{"chancery-a", "chancery-b"} {
+		u := compose.Services[svc].Environment["CHANCERY_NATS_URL"]
+		for _, node := range []string{"nats1", "nats2", "nats3"} {
+			if !strings.Contains(u, "nats://"+node+":4222") {
+				t.Errorf("%s: CHANCERY_NATS_URL %q lacks %s", svc, u, node)
+			}
+		}
 	}
 }

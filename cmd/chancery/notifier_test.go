@@ -60,16 +60,11 @@ subscribers:
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
 	s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23"}).must(t, 200)
 
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	waitUntil(15*time.Second, func() bool {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(got) >= 1
+	})
 	mu.Lock()
 	if len(got) != 1 {
 		mu.Unlock()
