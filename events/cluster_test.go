@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -17,7 +18,9 @@ import (
 // every writer's command is applied.
 func TestLogOnAThreeNodeCluster(t *testing.T) {
 	nodes := natstest.StartCluster(t, 3)
-	ctx := t.Context()
+	// A generous deadline: a loaded machine elects stream leaders slowly.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 	logs := make([]*Log, len(nodes))
 	for i, n := range nodes {
 		l, err := OpenLog(ctx, n.JS, LogConfig{Replicas: 3})

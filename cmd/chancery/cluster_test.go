@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/chancery/chancery/internal/natstest"
 	"github.com/chancery/chancery/notifier"
@@ -104,6 +109,67 @@ subscribers:
 	for id, n := range alerts {
 		if n != 1 {
 			t.Errorf("alert %s sent %d times, want once", id, n)
+		}
+	}
+}
+
+// A replica started with its cluster, before the cluster can place a
+// stream (one node of three up: no quorum, no leader), waits for it
+// instead of exiting, and serves once the other nodes join.
+func TestServeWaitsForItsClusterToStart(t *testing.T) {
+	c := natstest.NewCluster(t, 3)
+	first := c.StartNode(0)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "chancery.yaml")
+	if err := os.WriteFile(cfgPath, []byte("nats:\n  replicas: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		s   *service
+		err error
+	}
+	started := make(chan result, 1)
+	go func() {
+		s, err := tryStartService(t, filepath.Join(dir, "data"), func(o *serveOptions) {
+			o.config, o.nats.url = cfgPath, first.Srv.ClientURL()
+		})
+		started <- result{s, err}
+	}()
+	select {
+	case r := <-started:
+		t.Fatalf("on a cluster with one node of three, start returned (%v)", r.err)
+	case <-time.After(2 * time.Second):
+	}
+	c.StartNode(1)
+	c.StartNode(2)
+	select {
+	case r := <-started:
+		if r.err != nil {
+			t.Fatalf("start: %v", r.err)
+		}
+		r.s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	case <-time.After(90 * time.Second):
+		t.Fatal("the service did not start within 90 s of its cluster")
+	}
+}
+
+// Only the answers of a cluster still starting are waited out; a stream
+// serve refuses, or any other error, ends the start at once.
+func TestJetStreamStartingErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("open stream: %w", context.DeadlineExceeded), true},
+		{nats.ErrNoResponders, true},
+		{&jetstream.APIError{ErrorCode: 10005, Description: "no suitable peers for placement"}, true},
+		{fmt.Errorf("create: %w", &jetstream.APIError{ErrorCode: 10008}), true},
+		{&jetstream.APIError{ErrorCode: 10058, Description: "stream name already in use"}, false},
+		{errors.New("stream CHANCERY_EVENTS allows deletes"), false},
+		{jetstream.ErrJetStreamNotEnabled, false},
+	} {
+		if got := jetStreamStarting(tc.err); got != tc.want {
+			t.Errorf("jetStreamStarting(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

@@ -48,6 +48,16 @@ type service struct {
 
 func startService(t *testing.T, dir string, tweak ...func(*serveOptions)) *service {
 	t.Helper()
+	s, err := tryStartService(t, dir, tweak...)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return s
+}
+
+// tryStartService is startService returning the error of a failed start
+// (for a goroutine, which must not call t.Fatal).
+func tryStartService(t *testing.T, dir string, tweak ...func(*serveOptions)) (*service, error) {
 	o := serveOptions{data: dir, http: "127.0.0.1:0"}
 	for _, f := range tweak {
 		f(&o)
@@ -64,11 +74,11 @@ func startService(t *testing.T, dir string, tweak ...func(*serveOptions)) *servi
 	}
 	a, err := start(context.Background(), o, getenv, logger)
 	if err != nil {
-		t.Fatalf("start: %v", err)
+		return nil, err
 	}
 	s := &service{t: t, app: a, base: "http://" + a.addr(), dir: dir}
 	t.Cleanup(s.stop)
-	return s
+	return s, nil
 }
 
 func (s *service) stop() {

@@ -145,18 +145,27 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		return nil, err
 	}
 	replicas := max(cfg.NATS.Replicas, 1)
-	if a.log, err = events.OpenLog(ctx, js, events.LogConfig{Stream: o.stream, Replicas: replicas, Now: o.now}); err != nil {
+	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+		a.log, err = events.OpenLog(ctx, js, events.LogConfig{Stream: o.stream, Replicas: replicas, Now: o.now})
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	idem, err := events.OpenIdempotency(ctx, js, replicas)
-	if err != nil {
+	var idem *events.Idempotency
+	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+		idem, err = events.OpenIdempotency(ctx, js, replicas)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	dbPath := filepath.Join(o.data, "chancery.db")
 	if a.db, err = projections.Open(ctx, dbPath); err != nil {
 		return nil, err
 	}
-	if a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector")); err != nil {
+	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+		a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector"))
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	a.projector.BeforeCheckpoint = o.beforeCheckpoint
@@ -192,13 +201,17 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		o.tweakNotifier(&ncfg, &ccfg)
 	}
 	ccfg.Now = o.now
-	if a.notifier, err = notifier.New(ctx, ncfg, notifier.Deps{
-		DB: a.db, Log: a.log, JS: js, Channel: notifier.NewChannels(ccfg), Now: o.now,
-		Logger: logger.With("component", "notifier"), Metrics: notifier.NewMetrics(reg),
+	metrics := notifier.NewMetrics(reg)
+	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+		a.notifier, err = notifier.New(ctx, ncfg, notifier.Deps{
+			DB: a.db, Log: a.log, JS: js, Channel: notifier.NewChannels(ccfg), Now: o.now,
+			Logger: logger.With("component", "notifier"), Metrics: metrics,
+		})
+		return err
 	}); err != nil {
 		return nil, err
 	}
-	if err := a.notifier.Start(ctx); err != nil {
+	if err := whileJetStreamStarts(ctx, logger, func() error { return a.notifier.Start(ctx) }); err != nil {
 		return nil, err
 	}
 

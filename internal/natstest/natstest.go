@@ -67,52 +67,85 @@ func (s *Server) Stop() {
 
 // StartCluster runs n JetStream servers in-process as one cluster (named
 // "chancery-test", routes on loopback ports, each with its own store), as
-// nats-server's own cluster tests do, and returns them once the cluster
-// has a JetStream meta leader. Each Server's client is connected to its
-// own node.
+// nats-server's own cluster tests do, and returns them once streams can be
+// placed on all of them. Each Server's client is connected to its own node.
 func StartCluster(tb testing.TB, n int) []*Server {
 	tb.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		ports[i] = freePort(tb)
+	c := NewCluster(tb, n)
+	for i := range n {
+		c.StartNode(i)
 	}
+	c.WaitReady()
+	return c.Nodes
+}
+
+// Cluster is a cluster of in-process servers whose nodes start one by one.
+type Cluster struct {
+	tb    testing.TB
+	ports []int
+	Nodes []*Server // nil until started
+}
+
+// NewCluster allocates the routes of an n-node cluster; no node runs yet.
+func NewCluster(tb testing.TB, n int) *Cluster {
+	c := &Cluster{tb: tb, ports: make([]int, n), Nodes: make([]*Server, n)}
+	for i := range c.ports {
+		c.ports[i] = freePort(tb)
+	}
+	return c
+}
+
+// StartNode starts node i (from 0) with a client connected to it; it
+// returns once the node accepts connections, not once JetStream is ready.
+func (c *Cluster) StartNode(i int) *Server {
+	tb := c.tb
+	tb.Helper()
 	var routes []*url.URL
-	for _, p := range ports {
+	for _, p := range c.ports {
 		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", p)})
 	}
-	out := make([]*Server, n)
-	for i := range out {
-		dir := tb.TempDir()
-		srv, err := server.NewServer(&server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1,
-			JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
-			Cluster: server.ClusterOpts{Name: "chancery-test", Host: "127.0.0.1", Port: ports[i]},
-			Routes:  routes,
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		go srv.Start()
-		out[i] = &Server{Srv: srv, Dir: dir}
-		tb.Cleanup(out[i].Stop)
+	dir := tb.TempDir()
+	srv, err := server.NewServer(&server.Options{
+		ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1,
+		JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+		Cluster: server.ClusterOpts{Name: "chancery-test", Host: "127.0.0.1", Port: c.ports[i]},
+		Routes:  routes,
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
-	for _, s := range out {
-		if !s.Srv.ReadyForConnections(10 * time.Second) {
-			tb.Fatal("nats-server not ready")
-		}
-		nc, err := nats.Connect(s.Srv.ClientURL())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		js, err := jetstream.New(nc)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		s.NC, s.JS = nc, js
+	go srv.Start()
+	s := &Server{Srv: srv, Dir: dir}
+	tb.Cleanup(s.Stop)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("nats-server not ready")
 	}
-	// JetStream answers once the servers have elected a meta leader.
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.NC, s.JS = nc, js
+	c.Nodes[i] = s
+	return s
+}
+
+// WaitReady waits until streams can be placed on every node: the meta
+// leader has heard from every peer, and every node has caught up with it.
+func (c *Cluster) WaitReady() {
+	tb := c.tb
+	tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for _, s := range out {
+	for !clusterReady(c.Nodes) {
+		if time.Now().After(deadline) {
+			tb.Fatal("JetStream cluster not ready: peers not all current")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, s := range c.Nodes {
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			_, err := s.JS.AccountInfo(ctx)
@@ -126,7 +159,22 @@ func StartCluster(tb testing.TB, n int) []*Server {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return out
+}
+
+func clusterReady(nodes []*Server) bool {
+	leaders := 0
+	for _, s := range nodes {
+		if s == nil || !s.Srv.JetStreamIsCurrent() {
+			return false
+		}
+		if s.Srv.JetStreamIsLeader() {
+			leaders++
+			if len(s.Srv.JetStreamClusterPeers()) != len(nodes) {
+				return false
+			}
+		}
+	}
+	return leaders == 1
 }
 
 func freePort(tb testing.TB) int {
