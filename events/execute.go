@@ -48,12 +48,14 @@ const ExecuteAttempts = 5
 // resulting events, guarded by the aggregate's last stream sequence so that a
 // concurrent writer never has its event overwritten. When another writer
 // appended first (or the history was read from a replica that had not yet
-// caught up), it loads the aggregate again and decides the command again,
-// up to ExecuteAttempts times: a command with IfMatch then fails with
-// EPRECONDITION, one without is decided against the new state. With k
-// writers on one aggregate a command loses at most k-1 races, so up to
-// ExecuteAttempts concurrent commands all get decided; beyond that one may
-// fail with ECONFLICT. It returns the aggregate's state after the command.
+// caught up), it waits a moment, loads the aggregate again and decides the
+// command again, up to ExecuteAttempts times: a command with IfMatch then
+// fails with EPRECONDITION, one without is decided against the new state.
+// On a single server, with k writers on one aggregate a command loses at
+// most k-1 races; on a cluster it can also lose to a write still being
+// replicated, which the waits (doubling from about a millisecond) outlast.
+// A command that still loses fails with ECONFLICT. It returns the
+// aggregate's state after the command.
 func Execute[A any, PA interface {
 	*A
 	Aggregate
@@ -64,12 +66,14 @@ func Execute[A any, PA interface {
 		if !raced || meta.Fresh || attempt == ExecuteAttempts {
 			return agg, res, err
 		}
-		// A moment for a lagging replica to catch up, and for writers
-		// that collided not to collide again.
+		// A moment for the winner's write to be replicated and a lagging
+		// replica to catch up, and for colliding writers to spread out:
+		// 1-2, 2-4, 4-8, 8-16 ms.
+		wait := time.Duration(1<<(attempt-1)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return agg, res, err
-		case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(1000)) * time.Microsecond):
+		case <-time.After(wait + rand.N(wait)):
 		}
 	}
 }

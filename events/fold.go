@@ -36,7 +36,11 @@ func FoldName(s string) string {
 			space = foldInto(&b, r, space)
 			continue
 		}
-		for _, d := range foldRune(r) {
+		f := foldRune(r)
+		if f.reorders {
+			return foldWhole(s)
+		}
+		for _, d := range f.s {
 			space = foldInto(&b, d, space)
 		}
 	}
@@ -80,22 +84,32 @@ func foldInto(b *strings.Builder, r rune, space bool) bool {
 	return true
 }
 
-// runeFolds[r-0x80] is what rune r folds to before classification, for the
-// runes below U+3000 (Latin, Greek, Cyrillic, Arabic, the Indic scripts...),
-// computed on the first name that needs it.
+// runeFold is what a rune folds to before classification: its
+// decomposition, lower-cased, with foldExtra's letters replaced. reorders
+// marks a decomposition holding a mark that is kept (a spacing mark) and
+// has a non-zero combining class: whole-string decomposition may move it
+// past its neighbours' marks, so a name with one is folded whole.
+type runeFold struct {
+	s        string
+	reorders bool
+}
+
+// runeFolds[r-0x80] is rune r's fold, for the runes below U+3000 (Latin,
+// Greek, Cyrillic, Arabic, the Indic scripts...), computed on the first
+// name that needs it.
 var (
 	runeFoldsOnce sync.Once
-	runeFolds     []string
+	runeFolds     []runeFold
 )
 
 const runeFoldsEnd = 0x3000
 
-func foldRune(r rune) string {
+func foldRune(r rune) runeFold {
 	if r >= runeFoldsEnd {
 		return decomposeRune(r)
 	}
 	runeFoldsOnce.Do(func() {
-		runeFolds = make([]string, runeFoldsEnd-0x80)
+		runeFolds = make([]runeFold, runeFoldsEnd-0x80)
 		for i := range runeFolds {
 			runeFolds[i] = decomposeRune(rune(i + 0x80))
 		}
@@ -103,6 +117,13 @@ func foldRune(r rune) string {
 	return runeFolds[r-0x80]
 }
 
-func decomposeRune(r rune) string {
-	return foldExtra.Replace(strings.ToLower(norm.NFD.String(string(r))))
+func decomposeRune(r rune) runeFold {
+	d := norm.NFD.String(string(r))
+	f := runeFold{s: foldExtra.Replace(strings.ToLower(d))}
+	for _, m := range d {
+		if !unicode.Is(unicode.Mn, m) && norm.NFD.PropertiesString(string(m)).CCC() != 0 {
+			f.reorders = true
+		}
+	}
+	return f
 }

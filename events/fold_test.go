@@ -27,7 +27,11 @@ func TestFoldNameEveryRune(t *testing.T) {
 		if r >= 0xD800 && r < 0xE000 {
 			continue
 		}
-		for _, s := range []string{string(r), "Ab" + string(r) + "Cd"} {
+		ss := []string{string(r)}
+		if r < 0x10000 || unicode.IsMark(r) { // beside letters and reordering marks too
+			ss = append(ss, "Ab"+string(r)+"Cd", string(r)+"\U0001D165", "\U0001D16D"+string(r))
+		}
+		for _, s := range ss {
 			if got, want := FoldName(s), foldWhole(s); got != want {
 				t.Fatalf("FoldName(%q) = %q, reference %q", s, got, want)
 			}

@@ -150,9 +150,11 @@ type AppendOptions struct {
 	// caller saw it; 0 means the aggregate must not exist yet.
 	ExpectedSeq uint64
 	// MsgID, when set, becomes Nats-Msg-Id. JetStream then drops a second
-	// publish of it within DuplicateWindow — but it checks ExpectedSeq
-	// first, so a retry on the same aggregate must be recognised before
-	// appending, as Execute does by finding the MsgID in the history.
+	// publish of it within DuplicateWindow — but a single server checks
+	// ExpectedSeq first, and answers a retried batch with an error (which
+	// Append turns into a duplicate), so a retry on the same aggregate is
+	// best recognised before appending, as Execute does by finding the
+	// MsgID in the history.
 	MsgID string
 }
 
@@ -197,13 +199,16 @@ func (l *Log) Append(ctx context.Context, envs []Envelope, opt AppendOptions) (l
 	}
 	if err != nil {
 		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant ||
+			apiErr.ErrorCode == errDuplicateMsgIDInProcess) {
+			// (A write with the same Nats-Msg-Id still being stored is a
+			// race too: the next load finds it.)
 			return 0, false, Errorf(ECONFLICT, "%s %s was changed by another writer; reload it and try again", envs[0].AggregateType, envs[0].AggregateID)
 		}
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == errBatchDuplicateMsgID && opt.MsgID != "" {
 			// JetStream refuses an atomic batch whose Nats-Msg-Id it has
 			// stored, instead of acknowledging a duplicate: find that batch.
-			if last, ok, ferr := l.batchWithMsgID(ctx, envs[0].AggregateType, envs[0].AggregateID, opt.MsgID, len(envs)); ferr != nil || ok {
+			if last, ok, ferr := l.batchWithMsgID(ctx, envs[0].AggregateType, envs[0].AggregateID, opt.MsgID); ferr != nil || ok {
 				return last, ok, ferr
 			}
 		}
@@ -212,21 +217,32 @@ func (l *Log) Append(ctx context.Context, envs []Envelope, opt AppendOptions) (l
 	return ack.Sequence, ack.Duplicate, nil
 }
 
-// errBatchDuplicateMsgID is JetStream's "atomic publish batch contains
-// duplicate message id".
-const errBatchDuplicateMsgID jetstream.ErrorCode = 10201
+// JetStream's "atomic publish batch contains duplicate message id" and
+// "duplicate message id is in process".
+const (
+	errBatchDuplicateMsgID     jetstream.ErrorCode = 10201
+	errDuplicateMsgIDInProcess jetstream.ErrorCode = 10158
+)
 
-// batchWithMsgID finds the batch of n events an aggregate stored with
-// msgID on its first event, and returns the sequence of its last event.
-func (l *Log) batchWithMsgID(ctx context.Context, aggType, id, msgID string, n int) (last uint64, ok bool, err error) {
+const batchIDHeader = "Nats-Batch-Id"
+
+// batchWithMsgID finds the batch an aggregate stored with msgID on its
+// first event, and returns the sequence of its last event: the last one
+// stored with the same batch id, however many events this retry has.
+func (l *Log) batchWithMsgID(ctx context.Context, aggType, id, msgID string) (last uint64, ok bool, err error) {
 	hist, err := l.Load(ctx, aggType, id)
 	if err != nil {
 		return 0, false, err
 	}
 	for i, st := range hist {
-		if st.MsgID == msgID {
-			return hist[min(i+n, len(hist))-1].Seq, true, nil
+		if st.MsgID != msgID {
+			continue
 		}
+		j := i
+		for st.batch != "" && j+1 < len(hist) && hist[j+1].batch == st.batch {
+			j++
+		}
+		return hist[j].Seq, true, nil
 	}
 	return 0, false, nil
 }
@@ -238,7 +254,7 @@ func (l *Log) publishBatch(ctx context.Context, msgs []*nats.Msg) (*jetstream.Pu
 	nc := l.js.Conn()
 	id := nuid.Next()
 	for i, m := range msgs {
-		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set(batchIDHeader, id)
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i == len(msgs)-1 {
 			break
@@ -271,6 +287,7 @@ func (l *Log) publishBatch(ctx context.Context, msgs []*nats.Msg) (*jetstream.Pu
 type Stored struct {
 	Envelope
 	MsgID string // Nats-Msg-Id it was appended with, if any
+	batch string // Nats-Batch-Id of the atomic batch it was appended in, if any
 }
 
 // Load returns every event of one aggregate in order. An unknown aggregate
@@ -314,6 +331,7 @@ func decodeStored(data []byte, seq uint64, h nats.Header) (Stored, error) {
 	st := Stored{Envelope: env}
 	if h != nil {
 		st.MsgID = h.Get(jetstream.MsgIDHeader)
+		st.batch = h.Get(batchIDHeader)
 	}
 	return st, nil
 }

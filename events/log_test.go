@@ -469,6 +469,21 @@ func TestAppendRetriedBatchWithSameMsgIDIsADuplicate(t *testing.T) {
 	if got := tl.lastSeq(t); got != 3 {
 		t.Errorf("LastSeq = %d, want 3", got)
 	}
+
+	// A later event, then a retry decided to more events: the answer is
+	// still the stored batch's last event, not counted by the retry.
+	later := envelopeFor(t, MeetingAggregate, id, 4, releaseDay, rescheduledTo("2022-08-25"))
+	if _, _, err := tl.Append(tl.ctx, []Envelope{later}, AppendOptions{ExpectedSeq: 3}); err != nil {
+		t.Fatal(err)
+	}
+	longer := append(envs, envelopeFor(t, MeetingAggregate, id, 4, releaseDay, rescheduledTo("2022-08-26")))
+	again, dup, err = tl.Append(tl.ctx, longer, AppendOptions{ExpectedSeq: 1, MsgID: "batch-1"})
+	if err != nil || !dup || again != last {
+		t.Errorf("retried batch of 3 = %d, duplicate %v, %v; want %d, true, nil", again, dup, err, last)
+	}
+	if got := tl.lastSeq(t); got != 4 {
+		t.Errorf("LastSeq = %d, want 4", got)
+	}
 }
 
 func TestAppendRefusesEmptyAndMixedBatches(t *testing.T) {

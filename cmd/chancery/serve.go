@@ -162,10 +162,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if a.db, err = projections.Open(ctx, dbPath); err != nil {
 		return nil, err
 	}
-	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
-		a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector"))
-		return err
-	}); err != nil {
+	if a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector")); err != nil {
 		return nil, err
 	}
 	a.projector.BeforeCheckpoint = o.beforeCheckpoint
