@@ -19,13 +19,9 @@ import (
 // the read model has applied stream sequence N, so a client reads its own
 // writes.
 func (s *Server) awaitPosition(r *http.Request) error {
-	v := r.URL.Query().Get("min_position")
-	if v == "" {
-		return nil
-	}
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		return invalid("min_position", "must be a stream position (a non-negative integer)")
+	n, ok, err := minPosition(r)
+	if err != nil || !ok {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
 	defer cancel()
@@ -38,6 +34,20 @@ func (s *Server) awaitPosition(r *http.Request) error {
 		return errNotCaughtUp{want: n, have: s.projector.Position()}
 	}
 	return nil
+}
+
+// minPosition parses ?min_position. Reads answered from the stream itself
+// (history, the event log, as_of) check it and have nothing to wait for.
+func minPosition(r *http.Request) (n uint64, ok bool, err error) {
+	v := r.URL.Query().Get("min_position")
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err = strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, false, invalid("min_position", "must be a stream position (a non-negative integer)")
+	}
+	return n, true, nil
 }
 
 type errNotCaughtUp struct{ want, have uint64 }
@@ -175,6 +185,10 @@ func (s *Server) getEngagement(k *kind) http.HandlerFunc {
 			return
 		}
 		if asOf := r.URL.Query().Get("as_of"); asOf != "" {
+			if _, _, err := minPosition(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 			s.getAsOf(w, r, k, id, asOf)
 			return
 		}
@@ -232,6 +246,9 @@ func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, ra
 func (s *Server) history(k *kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := k.pathID(r.PathValue("id"))
+		if err == nil {
+			_, _, err = minPosition(r)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -258,6 +275,9 @@ func (s *Server) history(k *kind) http.HandlerFunc {
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	var f events.Fields
+	if _, _, err := minPosition(r); err != nil {
+		f.Add("min_position", "must be a stream position (a non-negative integer)")
+	}
 	var after uint64
 	if a := v.Get("after"); a != "" {
 		n, err := strconv.ParseUint(a, 10, 64)

@@ -14,12 +14,14 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/meetings/{id}", s.getEngagement(meetings))
 	m.HandleFunc("GET /api/v1/meetings/{id}/history", s.history(meetings))
 	m.HandleFunc("POST /api/v1/meetings/{id}/{command}", s.require(ScopeWrite, s.meetingCommand))
+	m.HandleFunc("POST /api/v1/meetings/{id}/history", readOnly) // not a command
 
 	m.HandleFunc("POST /api/v1/visits", s.require(ScopeWrite, s.createVisit))
 	m.HandleFunc("GET /api/v1/visits", s.listEngagements(visits))
 	m.HandleFunc("GET /api/v1/visits/{id}", s.getEngagement(visits))
 	m.HandleFunc("GET /api/v1/visits/{id}/history", s.history(visits))
 	m.HandleFunc("POST /api/v1/visits/{id}/{command}", s.require(ScopeWrite, s.visitCommand))
+	m.HandleFunc("POST /api/v1/visits/{id}/history", readOnly)
 
 	m.HandleFunc("GET /api/v1/events", s.listEvents)
 
@@ -52,6 +54,13 @@ func (s *Server) afterPosition(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
+}
+
+// readOnly answers a write to a path that is only read: 405, as for any
+// path that exists for other methods.
+func readOnly(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeProblem(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
 }
 
 // notFound answers what no route matched: 405 with Allow when the path

@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -133,7 +134,7 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err := dec.Decode(&Config{}); errors.As(err, &typeErr) {
 		for _, msg := range typeErr.Errors {
 			if strings.Contains(msg, "not found in type") {
-				return nil, usagef("%s: %s", path, msg)
+				return nil, usagef("%s", decodeProblem(path, &root, msg))
 			}
 		}
 	} else if err != nil && !errors.Is(err, io.EOF) {
@@ -142,7 +143,9 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	expandEnv(&root, getenv)
 	cfg := &Config{}
 	if len(root.Content) > 0 {
-		if err := root.Decode(cfg); err != nil {
+		if err := root.Decode(cfg); errors.As(err, &typeErr) && len(typeErr.Errors) > 0 {
+			return nil, usagef("%s", decodeProblem(path, &root, typeErr.Errors[0]))
+		} else if err != nil {
 			return nil, usagef("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 	}
@@ -150,6 +153,73 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// yamlProblem matches the decoder's "line N: field x not found in type T"
+// and "line N: cannot unmarshal !!str `three` into int".
+var yamlProblem = regexp.MustCompile("^line ([0-9]+): (?:field (\\S+) not found in type \\S+|cannot unmarshal !!\\w+ `(.*)` into (\\S+))$")
+
+// decodeProblem turns a decoder message into FILE:LINE: key: problem,
+// naming the key by its path in the file rather than by a Go type.
+func decodeProblem(path string, root *yaml.Node, msg string) string {
+	m := yamlProblem.FindStringSubmatch(msg)
+	if m == nil {
+		return path + ": " + msg
+	}
+	line, _ := strconv.Atoi(m[1])
+	key := keyAtLine(root, line, "")
+	if key == "" {
+		key = m[2]
+	}
+	if m[2] != "" {
+		return fmt.Sprintf("%s:%d: %s: unknown key", path, line, key)
+	}
+	want := m[4]
+	switch {
+	case strings.Contains(want, "int"), strings.Contains(want, "float"):
+		want = "a number"
+	case want == "bool":
+		want = "true or false"
+	case strings.HasPrefix(want, "[]"):
+		want = "a list"
+	case strings.HasPrefix(want, "map") || strings.HasPrefix(want, "main."):
+		want = "a mapping"
+	}
+	return fmt.Sprintf("%s:%d: %s: %q is not %s", path, line, key, m[3], want)
+}
+
+// keyAtLine returns the path (nats.replicas, subscribers[0].to) of the
+// mapping key on line, or "".
+func keyAtLine(n *yaml.Node, line int, prefix string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if k := keyAtLine(c, line, prefix); k != "" {
+				return k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if prefix != "" {
+				p = prefix + "." + k.Value
+			}
+			if k.Line == line {
+				return p
+			}
+			if got := keyAtLine(v, line, p); got != "" {
+				return got
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if got := keyAtLine(c, line, fmt.Sprintf("%s[%d]", prefix, i)); got != "" {
+				return got
+			}
+		}
+	}
+	return ""
 }
 
 // expandEnv replaces ${NAME} in every scalar value of the tree (not in
@@ -315,14 +385,13 @@ func runConfig(args []string, getenv func(string) string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: chancery config check FILE") }
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuietly(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
 		return usagef("%v", err)
 	}
 	if fs.NArg() != 2 || fs.Arg(0) != "check" {
-		fs.Usage()
 		return usagef("usage: chancery config check FILE")
 	}
 	if _, err := LoadConfig(fs.Arg(1), getenv); err != nil {

@@ -387,7 +387,7 @@ func (c *trailChecker) end(line []byte, want trailEnd) error {
 func parseFlagsAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuietly(fs, args); err != nil {
 			return nil, err
 		}
 		rest := fs.Args()
@@ -412,8 +412,7 @@ func parseOneArg(fs *flag.FlagSet, args []string, usage string) (string, error) 
 	case err != nil:
 		return "", usagef("%s: %v", fs.Name(), err)
 	case len(pos) != 1:
-		fs.Usage()
-		return "", usagef("usage: %s", usage)
+		return "", usagef("usage: %s (--help for more)", usage)
 	}
 	return pos[0], nil
 }

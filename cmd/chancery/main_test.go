@@ -112,7 +112,9 @@ feeds:
 		env        map[string]string
 		want       string
 	}{
-		{"unknown key", "nats:\n  url: \"\"\n  replicaz: 3\n", nil, "line 3"},
+		{"unknown key", "nats:\n  url: \"\"\n  replicaz: 3\n", nil, "bad.yaml:3: nats.replicaz: unknown key"},
+		{"unknown key in a list", "subscribers:\n  - name: x\n    chanel: email\n", nil, "bad.yaml:3: subscribers[0].chanel: unknown key"},
+		{"not a number", "nats:\n  replicas: three\n", nil, "bad.yaml:2: nats.replicas: \"three\" is not a number"},
 		{"unset env token", "api_tokens:\n  - {name: a, token: \"${NOPE}\", scope: write}\n", nil, "bad.yaml:2: api_tokens[0].token"},
 		{"bad scope", "api_tokens:\n  - name: a\n    token: a-long-enough-secret-token\n    scope: root\n", nil, "bad.yaml:4: api_tokens[0].scope"},
 		{"bad zone", "subscribers:\n  - name: x\n    channel: email\n    to: desk@example.org\n    timezone: Mars/Olympus\n", nil, "bad.yaml:5: subscribers[0].timezone"},
@@ -129,7 +131,7 @@ feeds:
 		{"bad smtp tls", "notifier:\n  smtp: {host: mail, tls: ssl}\n", nil, "notifier.smtp.tls"},
 		{"relative public URL", "notifier:\n  public_url: chancery.example.org\n", nil, "bad.yaml:2: notifier.public_url"},
 		{"not yaml", "nats: [\n", nil, "bad.yaml"},
-		{"number from env", "nats:\n  replicas: ${REPLICAS}\n", map[string]string{"REPLICAS": "three"}, "line 2"},
+		{"number from env", "nats:\n  replicas: ${REPLICAS}\n", map[string]string{"REPLICAS": "three"}, "bad.yaml:2: nats.replicas: \"three\" is not a number"},
 	} {
 		p := write("bad.yaml", tc.body)
 		code, _, errOut := runCLI(t, context.Background(), tc.env, "config", "check", p)
@@ -269,5 +271,39 @@ func TestComposeConfigIsValid(t *testing.T) {
 				t.Errorf("%s: CHANCERY_NATS_URL %q lacks %s", svc, u, node)
 			}
 		}
+	}
+}
+
+// A bad flag, a missing argument or an unknown command is one line naming
+// it (main prints the error), with nothing else on stderr; --help prints
+// the usage.
+func TestCLIErrorsAreOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--bogus"}, "-bogus"},
+		{[]string{"replay", "--out", "x.db", "--bogus"}, "-bogus"},
+		{[]string{"audit", "log", "--bogus"}, "-bogus"},
+		{[]string{"audit", "verify", "--bogus"}, "-bogus"},
+		{[]string{"audit", "check-export"}, "check-export FILE"},
+		{[]string{"export", "--bogus"}, "-bogus"},
+		{[]string{"import-events", "trail.ndjson", "--bogus"}, "-bogus"},
+		{[]string{"config", "check"}, "config check FILE"},
+		{[]string{"config", "--bogus"}, "-bogus"},
+		{[]string{"launch"}, `"launch"`},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+		if exitCode(err) != 2 || err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("chancery %v: exit %d, error %q; want exit 2 and one line naming %s", tc.args, exitCode(err), err, tc.want)
+		}
+		if errb.Len() > 0 || out.Len() > 0 {
+			t.Errorf("chancery %v also printed %q and %q; want only the error line", tc.args, out.String(), errb.String())
+		}
+	}
+	var errb bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "--help"}, func(string) string { return "" }, nil, &bytes.Buffer{}, &errb); exitCode(err) != 0 || !strings.Contains(errb.String(), "Usage: chancery serve") {
+		t.Errorf("serve --help: exit %d, stderr %q; want the usage", exitCode(err), errb.String())
 	}
 }

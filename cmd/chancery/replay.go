@@ -80,7 +80,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 // parseFlags parses a tool's flags: --help is not an error, a bad flag is a
 // usage error, and no positional arguments are taken.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuietly(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}

@@ -56,7 +56,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		fmt.Fprintln(stderr, "Usage: chancery serve [flags]\n\nRuns the service: NATS JetStream (embedded unless --nats), the SQLite read model and the HTTP API.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuietly(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, errHelp
 		}
