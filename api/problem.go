@@ -18,7 +18,12 @@ var statusOf = map[string]int{
 	events.ETRANSITION:   http.StatusUnprocessableEntity,
 	events.EUNCHANGED:    http.StatusUnprocessableEntity,
 	events.EIDEMPOTENCY:  http.StatusUnprocessableEntity,
+	events.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
+
+// RetryAfter is the Retry-After, in seconds, of a 503 for a transient
+// condition: about the time a NATS cluster takes to elect a stream leader.
+const RetryAfter = "2"
 
 func writeProblem(w http.ResponseWriter, status int, detail string, fields ...events.FieldError) {
 	problem.Write(w, status, detail, fields...)
@@ -27,6 +32,17 @@ func writeProblem(w http.ResponseWriter, status int, detail string, fields ...ev
 // writeError answers with the problem that err describes. Errors that are not
 // domain errors are logged and answered as 500 without their detail.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+		return // the client has gone
+	}
+	if events.Transient(err) {
+		// No leader, no connection, a full disk, a read nobody answered in
+		// time: the client may retry; the operator sees it in the log.
+		s.logger.Warn("request failed on a transient condition", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", RetryAfter)
+		writeProblem(w, http.StatusServiceUnavailable, events.Unavailable(err, "the event store is unavailable").Error())
+		return
+	}
 	var de *events.Error
 	if errors.As(err, &de) {
 		if status, ok := statusOf[de.Code]; ok {
@@ -38,9 +54,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &mbe) {
 		writeProblem(w, http.StatusRequestEntityTooLarge, "the request body is larger than 1 MiB")
 		return
-	}
-	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
-		return // the client has gone
 	}
 	s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeProblem(w, http.StatusInternalServerError, "internal error; the server log has the details")

@@ -15,6 +15,7 @@ const (
 	ETRANSITION   = "transition"   // the command is not allowed in the aggregate's state
 	EUNCHANGED    = "unchanged"    // the command would change nothing
 	EIDEMPOTENCY  = "idempotency"  // an idempotency key was reused for a different request
+	EUNAVAILABLE  = "unavailable"  // a transient condition (no leader, no connection, a full disk): retry shortly
 )
 
 // FieldError names one invalid input field.
@@ -29,7 +30,11 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	cause   error // the error behind an EUNAVAILABLE, for errors.Is
 }
+
+// Unwrap returns the error behind e, if any.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	if len(e.Fields) == 0 {

@@ -2,8 +2,8 @@ package events
 
 import (
 	"context"
-	"math/rand/v2"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -156,7 +156,6 @@ func executeOnce[A any, PA interface {
 	}
 	return agg, Result{Events: envs, Version: version + len(envs), Position: last}, nil
 }
-
 
 // FoldUntil folds an aggregate's events for as long as keep says yes. It
 // answers "what did we know, and when": keep by RecordedAt for a point in
