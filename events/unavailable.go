@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"syscall"
 
@@ -44,8 +43,7 @@ func Transient(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, jetstream.ErrServerShutdown),
-		errors.Is(err, syscall.ENOSPC),
-		errors.Is(err, io.ErrUnexpectedEOF):
+		errors.Is(err, syscall.ENOSPC):
 		return true
 	}
 	var ne net.Error
