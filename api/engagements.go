@@ -18,6 +18,8 @@ type kind struct {
 	commands map[string]func() any
 	execute  func(ctx context.Context, l *events.Log, id string, cmd any, meta events.Meta) (any, events.Result, error)
 	fold     func(ctx context.Context, l *events.Log, id string, keep func(events.Envelope) bool) (any, int, error)
+	// foldVersion folds through a version known to exist (events.FoldVersion).
+	foldVersion func(ctx context.Context, l *events.Log, id string, v int) (any, error)
 }
 
 var meetings = &kind{
@@ -46,6 +48,9 @@ var meetings = &kind{
 		}
 		return m, m.Version, nil
 	},
+	foldVersion: func(ctx context.Context, l *events.Log, id string, v int) (any, error) {
+		return events.FoldVersion[events.Meeting](ctx, l, id, v)
+	},
 }
 
 var visits = &kind{
@@ -70,6 +75,9 @@ var visits = &kind{
 			return nil, 0, err
 		}
 		return v, v.Version, nil
+	},
+	foldVersion: func(ctx context.Context, l *events.Log, id string, v int) (any, error) {
+		return events.FoldVersion[events.Visit](ctx, l, id, v)
 	},
 }
 

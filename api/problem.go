@@ -46,6 +46,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var de *events.Error
 	if errors.As(err, &de) {
 		if status, ok := statusOf[de.Code]; ok {
+			if status == http.StatusConflict {
+				// A lost race or a request still in progress: worth a retry.
+				w.Header().Set("Retry-After", "1")
+			}
 			writeProblem(w, status, de.Message, de.Fields...)
 			return
 		}

@@ -90,6 +90,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 	key := r.Header.Get("Idempotency-Key")
 	var idemKey, fp string
 	var claimRev uint64
+	var claimRec events.IdempotencyRecord
 	if key != "" {
 		if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) }) >= 0 {
 			s.writeError(w, r, invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters"))
@@ -98,7 +99,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 		idemKey = events.IdempotencyKey(t.Name, key)
 		sum := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "\n" + r.Header.Get("If-Match") + "\n" + string(body)))
 		fp = hex.EncodeToString(sum[:])
-		done, ownedID, rev, err := s.claim(ctx, idemKey, fp, id)
+		done, ownedID, rev, err := s.claim(ctx, k, idemKey, fp, id, create)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -111,6 +112,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 		id = ownedID
 		meta.MsgID = idemKey
 		claimRev = rev
+		claimRec = events.IdempotencyRecord{Fingerprint: fp, AggregateID: id}
 	}
 
 	// A client that hangs up does not stop a write half way: the event may
@@ -119,14 +121,24 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 	defer cancel()
 	agg, res, err := k.execute(ectx, s.log, id, cmd, meta)
 	if err != nil {
-		if idemKey != "" && refusedBeforeAppend(err) {
-			// Nothing was recorded: free the key so a corrected retry can
-			// run. Any other error (a timeout, a lost connection) may have
-			// come after the event was stored; the claim stays, and a retry
-			// takes it over once it is stale and finds the event by its
-			// Nats-Msg-Id.
-			if err := s.idem.Release(ectx, idemKey, claimRev); err != nil {
-				s.logger.Warn("idempotency key not released", "key", idemKey, "err", err)
+		if idemKey != "" {
+			// The write's own deadline may be spent: give the bookkeeping
+			// a moment of its own.
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), events.AppendAttemptTimeout)
+			defer cancel()
+			if refusedBeforeAppend(err) {
+				// Nothing was recorded: free the key so a corrected retry
+				// can run.
+				if err := s.idem.Release(bctx, idemKey, claimRev); err != nil {
+					s.logger.Warn("idempotency key not released", "key", idemKey, "err", err)
+				}
+			} else if err := s.idem.Abandon(bctx, idemKey, claimRev, claimRec); err != nil {
+				// Any other error (an election, a timeout) may have come
+				// after the event was stored. The claim says so, and a
+				// retry takes it over at once and finds the event by its
+				// Nats-Msg-Id. (Not written, the claim is taken over once
+				// it is stale.)
+				s.logger.Warn("idempotency claim not marked abandoned", "key", idemKey, "err", err)
 			}
 		}
 		s.writeError(w, r, err)
@@ -147,12 +159,16 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 	s.respondWrite(w, k, status, res.Events[0].AggregateID, res.Version, res.Position, agg)
 }
 
+// claimWait is how long a retry waits for an earlier request with the same
+// key that is still running, before it answers 409 with Retry-After.
+const claimWait = 2 * time.Second
+
 // claim takes an idempotency key for this request. It returns the record of
 // an earlier request that finished (to replay), or the aggregate id this
 // request must use: its own, or that of an earlier attempt that died.
 // The revision returned is that of this request's claim.
-func (s *Server) claim(ctx context.Context, key, fp, id string) (*events.IdempotencyRecord, string, uint64, error) {
-	deadline := time.Now().Add(10 * time.Second)
+func (s *Server) claim(ctx context.Context, k *kind, key, fp, id string, create bool) (*events.IdempotencyRecord, string, uint64, error) {
+	deadline := time.Now().Add(claimWait)
 	for {
 		prev, rev, err := s.idem.Claim(ctx, key, events.IdempotencyRecord{Fingerprint: fp, AggregateID: id, StartedAt: time.Now()})
 		switch {
@@ -164,14 +180,19 @@ func (s *Server) claim(ctx context.Context, key, fp, id string) (*events.Idempot
 			return nil, "", 0, events.Errorf(events.EIDEMPOTENCY, "Idempotency-Key was already used for a different request")
 		case prev.Status != 0:
 			return prev, "", 0, nil
-		case time.Since(prev.StartedAt) > staleClaim:
+		case prev.Unknown || time.Since(prev.StartedAt) > staleClaim:
 			rec := *prev
-			rec.StartedAt = time.Now()
+			rec.StartedAt, rec.Unknown = time.Now(), false
 			if newRev, err := s.idem.TakeOver(ctx, key, rev, rec); err == nil {
 				return nil, rec.AggregateID, newRev, nil
 			}
 			continue
 		case time.Now().After(deadline):
+			// The earlier request may have stored its event and be about
+			// to answer: if so, this one answers the same.
+			if done, err := s.storedWithKey(ctx, k, key, prev.AggregateID, create); err != nil || done != nil {
+				return done, "", 0, err
+			}
 			return nil, "", 0, events.Errorf(events.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry later")
 		}
 		select {
@@ -182,20 +203,30 @@ func (s *Server) claim(ctx context.Context, key, fp, id string) (*events.Idempot
 	}
 }
 
+// storedWithKey looks for the event that a request with key stored on
+// aggregate id, and returns the record that request would have written.
+func (s *Server) storedWithKey(ctx context.Context, k *kind, key, id string, create bool) (*events.IdempotencyRecord, error) {
+	last, ok, err := s.log.FindMsgID(ctx, k.aggType, id, key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	status := http.StatusOK
+	if create {
+		status = http.StatusCreated
+	}
+	return &events.IdempotencyRecord{AggregateID: id, Status: status, Version: last.Version, Position: last.Seq}, nil
+}
+
 // replay answers a retried request with what the first one answered: the
 // resource as it stood at the version that request produced.
 func (s *Server) replay(w http.ResponseWriter, r *http.Request, k *kind, rec *events.IdempotencyRecord) {
-	agg, version, err := k.fold(r.Context(), s.log, rec.AggregateID, func(e events.Envelope) bool { return e.Version <= rec.Version })
+	agg, err := k.foldVersion(r.Context(), s.log, rec.AggregateID, rec.Version)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if version == 0 {
-		writeProblem(w, http.StatusNotFound, k.aggType+" "+rec.AggregateID+" not found")
-		return
-	}
 	w.Header().Set("Idempotent-Replayed", "true")
-	s.respondWrite(w, k, rec.Status, rec.AggregateID, version, rec.Position, agg)
+	s.respondWrite(w, k, rec.Status, rec.AggregateID, rec.Version, rec.Position, agg)
 }
 
 func (s *Server) respondWrite(w http.ResponseWriter, k *kind, status int, id string, version int, pos uint64, body any) {

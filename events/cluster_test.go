@@ -79,3 +79,55 @@ func TestLogOnAThreeNodeCluster(t *testing.T) {
 		}
 	}
 }
+
+// A history read right after an append — on any node, through any
+// connection — includes that append. Before reads went to the stream
+// leader, direct gets answered by a follower that had not applied the event
+// yet returned a shorter history: the cause of the lost change alerts and
+// of the spurious 404 and 412 on a follow-up write.
+func TestLoadRightAfterAppendIsNeverStaleOnACluster(t *testing.T) {
+	nodes := natstest.StartCluster(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	logs := make([]*Log, len(nodes))
+	for i, n := range nodes {
+		l, err := OpenLog(ctx, n.JS, LogConfig{Replicas: 3})
+		if err != nil {
+			t.Fatalf("OpenLog on node %d: %v", i+1, err)
+		}
+		logs[i] = l
+	}
+	// Other writers keep the followers busy, as a fleet under load does.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var load sync.WaitGroup
+	defer load.Wait()
+	defer stopLoad()
+	for i := range 4 {
+		load.Go(func() {
+			for loadCtx.Err() == nil {
+				id := NewMeetingID(releaseDay)
+				_, _, _ = Execute[Meeting](loadCtx, logs[i%3], id, lavrovVulin(), Meta{Fresh: true})
+			}
+		})
+	}
+	const pairs = 500
+	stale := 0
+	for i := range pairs {
+		w, r := logs[i%3], logs[(i+1)%3]
+		id := NewMeetingID(releaseDay)
+		_, res, err := Execute[Meeting](ctx, w, id, lavrovVulin(), Meta{Fresh: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist, err := r.Load(ctx, MeetingAggregate, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) == 0 || hist[len(hist)-1].Seq != res.Position {
+			stale++
+		}
+	}
+	if stale > 0 {
+		t.Errorf("%d of %d histories read right after their append missed it", stale, pairs)
+	}
+}

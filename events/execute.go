@@ -44,46 +44,89 @@ type Result struct {
 // appends lose the race to other writers.
 const ExecuteAttempts = 5
 
+// ExecuteTimeout bounds a command whose context has no deadline of its own:
+// long enough to outlast a stream leader election.
+const ExecuteTimeout = 30 * time.Second
+
 // Execute loads an aggregate, decides a command against it and appends the
 // resulting events, guarded by the aggregate's last stream sequence so that a
-// concurrent writer never has its event overwritten. When another writer
-// appended first (or the history was read from a replica that had not yet
-// caught up), it waits a moment, loads the aggregate again and decides the
-// command again, up to ExecuteAttempts times: a command with IfMatch then
-// fails with EPRECONDITION, one without is decided against the new state.
-// On a single server, with k writers on one aggregate a command loses at
-// most k-1 races; on a cluster it can also lose to a write still being
-// replicated, which the waits (doubling from about a millisecond) outlast.
-// A command that still loses fails with ECONFLICT. It returns the
-// aggregate's state after the command.
+// concurrent writer never has its event overwritten.
+//
+// When another writer appended first, it waits a moment, loads the
+// aggregate again and decides the command again, up to ExecuteAttempts
+// times: a command with IfMatch then fails with EPRECONDITION, one without
+// is decided against the new state. With k writers on one aggregate a
+// command loses at most k-1 races on one server; on a cluster it can also
+// lose to a write still being replicated, which the waits (doubling from
+// about a millisecond) outlast. A command that still loses fails with
+// ECONFLICT.
+//
+// When an append fails on a transient condition (no stream leader during an
+// election, a timeout), its events may have been stored all the same. Every
+// later attempt carries the same expected sequence or a newer one, so at most
+// one of the attempts can land; Execute remembers the ids of the events it
+// tried and, on each reload, looks for them: found, the command is done and
+// its result is those events. It keeps trying until ctx ends (ExecuteTimeout
+// when ctx has no deadline) and then fails with EUNAVAILABLE.
+//
+// It returns the aggregate's state after the command.
 func Execute[A any, PA interface {
 	*A
 	Aggregate
 }](ctx context.Context, l *Log, id string, cmd any, meta Meta) (PA, Result, error) {
-	for attempt := 1; ; attempt++ {
-		var raced bool
-		agg, res, err := executeOnce[A, PA](ctx, l, id, cmd, meta, &raced)
-		if !raced || meta.Fresh || attempt == ExecuteAttempts {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ExecuteTimeout)
+		defer cancel()
+	}
+	x := execution{meta: meta}
+	races := 0
+	pause := time.Millisecond
+	for {
+		agg, res, err := executeOnce[A, PA](ctx, l, id, cmd, &x)
+		switch {
+		case x.outcome == appendRaced && !x.meta.Fresh && races < ExecuteAttempts-1:
+			races++
+			// A moment for the winner's write to be replicated and for
+			// colliding writers to spread out: 1-2, 2-4, 4-8, 8-16 ms.
+			pause = time.Duration(1<<(races-1)) * time.Millisecond
+		case x.outcome == appendUnknown && ctx.Err() == nil:
+			// The next attempt must load: the events may be stored.
+			x.meta.Fresh = false
+			pause = min(max(2*pause, 50*time.Millisecond), time.Second)
+		default:
 			return agg, res, err
 		}
-		// A moment for the winner's write to be replicated and a lagging
-		// replica to catch up, and for colliding writers to spread out:
-		// 1-2, 2-4, 4-8, 8-16 ms.
-		wait := time.Duration(1<<(attempt-1)) * time.Millisecond
 		select {
 		case <-ctx.Done():
-			return agg, res, err
-		case <-time.After(wait + rand.N(wait)):
+			return agg, res, Unavailable(err, "append to "+id)
+		case <-time.After(pause + rand.N(pause)):
 		}
 	}
 }
 
-// executeOnce is one load, decide and append; *raced is set when the
-// append lost to another writer.
+// execution is what Execute carries from one attempt to the next.
+type execution struct {
+	meta    Meta
+	outcome appendOutcome
+	tried   map[string]bool // ids of the first event of appends whose outcome is unknown
+}
+
+type appendOutcome int
+
+const (
+	appendDone    appendOutcome = iota // stored, or refused before storing anything
+	appendRaced                        // lost to another writer: decide again
+	appendUnknown                      // failed on a transient condition: may be stored
+)
+
+// executeOnce is one load, decide and append.
 func executeOnce[A any, PA interface {
 	*A
 	Aggregate
-}](ctx context.Context, l *Log, id string, cmd any, meta Meta, raced *bool) (PA, Result, error) {
+}](ctx context.Context, l *Log, id string, cmd any, x *execution) (PA, Result, error) {
+	x.outcome = appendDone
+	meta := x.meta
 	aggType := AggregateTypeOf(id)
 	if aggType == "" {
 		return nil, Result{}, (&Fields{{Field: "id", Detail: "is not a meeting or visit id"}}).Err()
@@ -97,13 +140,17 @@ func executeOnce[A any, PA interface {
 	}
 	agg := PA(new(A))
 	var expected uint64
-	for _, st := range hist {
+	for i, st := range hist {
 		if err := agg.Evolve(st.Envelope); err != nil {
 			return nil, Result{}, err
 		}
 		expected = st.Seq
 		if meta.MsgID != "" && st.MsgID == meta.MsgID {
 			return agg, Result{Events: []Envelope{st.Envelope}, Version: st.Version, Position: st.Seq, Duplicate: true}, nil
+		}
+		if x.tried[st.ID] {
+			// An earlier attempt of this command was stored after all.
+			return storedAttempt[A](agg, hist[i:])
 		}
 	}
 	version := len(hist)
@@ -113,6 +160,10 @@ func executeOnce[A any, PA interface {
 	now := l.now().UTC()
 	evs, err := agg.Decide(cmd, now)
 	if err != nil {
+		if version == 0 && ErrorCode(err) == ENOTFOUND {
+			// The aggregate has no events, so it has no id to name itself by.
+			return nil, Result{}, Errorf(ENOTFOUND, "%s %s not found", aggType, id)
+		}
 		return nil, Result{}, err
 	}
 	envs := make([]Envelope, len(evs))
@@ -129,9 +180,18 @@ func executeOnce[A any, PA interface {
 	}
 	last, dup, err := l.Append(ctx, envs, AppendOptions{ExpectedSeq: expected, MsgID: meta.MsgID})
 	if err != nil {
-		// A lost race may have been lost to an earlier attempt of this
-		// very command: the next load finds it, and answers a duplicate.
-		*raced = ErrorCode(err) == ECONFLICT
+		switch {
+		case ErrorCode(err) == ECONFLICT:
+			// A lost race may have been lost to an earlier attempt of this
+			// very command: the next load finds it.
+			x.outcome = appendRaced
+		case Transient(err):
+			if x.tried == nil {
+				x.tried = map[string]bool{}
+			}
+			x.tried[envs[0].ID] = true
+			x.outcome = appendUnknown
+		}
 		return nil, Result{}, err
 	}
 	if dup {
@@ -155,6 +215,27 @@ func executeOnce[A any, PA interface {
 		}
 	}
 	return agg, Result{Events: envs, Version: version + len(envs), Position: last}, nil
+}
+
+// storedAttempt completes a command whose earlier append was found stored:
+// agg has folded its first event, rest starts with it. The batch it was
+// appended in is the events that share its batch id.
+func storedAttempt[A any, PA interface {
+	*A
+	Aggregate
+}](agg PA, rest []Stored) (PA, Result, error) {
+	n := 1
+	for n < len(rest) && rest[0].batch != "" && rest[n].batch == rest[0].batch {
+		if err := agg.Evolve(rest[n].Envelope); err != nil {
+			return nil, Result{}, err
+		}
+		n++
+	}
+	envs := make([]Envelope, n)
+	for i := range envs {
+		envs[i] = rest[i].Envelope
+	}
+	return agg, Result{Events: envs, Version: envs[n-1].Version, Position: envs[n-1].Seq}, nil
 }
 
 // FoldUntil folds an aggregate's events for as long as keep says yes. It
@@ -183,4 +264,49 @@ func FoldUntil[A any, PA interface {
 		}
 	}
 	return agg, nil
+}
+
+// staleRetries is how many times FoldVersion reads a history again that
+// lacks a version the caller knows exists.
+const staleRetries = 5
+
+// FoldVersion folds an aggregate's events up to and including version v,
+// for a caller that knows v exists (a notifier handling that event, a
+// retried request replaying its answer). A history with fewer events was
+// read from a server that had not applied them yet: it is read again a few
+// times, and then the answer is EUNAVAILABLE, never a fold that silently
+// lacks the event.
+func FoldVersion[A any, PA interface {
+	*A
+	Aggregate
+}](ctx context.Context, l *Log, id string, v int) (PA, error) {
+	aggType := AggregateTypeOf(id)
+	if aggType == "" {
+		return nil, (&Fields{{Field: "id", Detail: "is not a meeting or visit id"}}).Err()
+	}
+	pause := 10 * time.Millisecond
+	for try := 0; ; try++ {
+		hist, err := l.Load(ctx, aggType, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(hist) >= v {
+			agg := PA(new(A))
+			for _, st := range hist[:v] {
+				if err := agg.Evolve(st.Envelope); err != nil {
+					return nil, err
+				}
+			}
+			return agg, nil
+		}
+		if try == staleRetries {
+			return nil, Errorf(EUNAVAILABLE, "%s %s: read %d events, but version %d exists; try again shortly", aggType, id, len(hist), v)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, Unavailable(ctx.Err(), "load "+aggType+" "+id)
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
 }

@@ -29,6 +29,11 @@ type IdempotencyRecord struct {
 	Version     int       `json:"version,omitempty"`
 	Position    uint64    `json:"position,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
+	// Unknown says the request that claimed the key ended on a transient
+	// failure (an election, a timeout) that may have come after its event
+	// was stored. A retry takes the claim over at once and finds the event
+	// by its Nats-Msg-Id, or records it.
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // Idempotency stores idempotency records in a JetStream key-value bucket.
@@ -41,7 +46,7 @@ func OpenIdempotency(ctx context.Context, js jetstream.JetStream, replicas int) 
 	if replicas < 1 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := OpenBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      IdempotencyBucket,
 		Description: "Chancery idempotency keys: what each retried request did the first time",
 		TTL:         IdempotencyTTL,
@@ -114,6 +119,20 @@ func (s *Idempotency) Complete(ctx context.Context, key string, rec IdempotencyR
 	}
 	if _, err := s.kv.Put(ctx, key, data); err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}
+
+// Abandon marks the claim made at revision as ended with an unknown
+// outcome, so that a retry need not wait for it to grow stale.
+func (s *Idempotency) Abandon(ctx context.Context, key string, revision uint64, rec IdempotencyRecord) error {
+	rec.Unknown = true
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := s.kv.Update(ctx, key, data, revision); err != nil && !claimMoved(err) {
+		return fmt.Errorf("abandon idempotency key: %w", err)
 	}
 	return nil
 }

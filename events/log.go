@@ -30,6 +30,9 @@ const (
 	// Idempotency beyond it is kept by the idempotency store.
 	DuplicateWindow = 10 * time.Minute
 
+	// AppendAttemptTimeout bounds one publish of an append.
+	AppendAttemptTimeout = 2 * time.Second
+
 	// maxBatch is JetStream's limit on one atomic batch.
 	maxBatch = 1000
 )
@@ -45,6 +48,7 @@ type LogConfig struct {
 type Log struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	reader *LeaderReader
 	name   string
 	now    func() time.Time
 }
@@ -88,7 +92,7 @@ func OpenLog(ctx context.Context, js jetstream.JetStream, cfg LogConfig) (*Log, 
 			return nil, err
 		}
 	}
-	return &Log{js: js, stream: stream, name: cfg.Stream, now: cfg.Now}, nil
+	return &Log{js: js, stream: stream, reader: NewLeaderReader(js, cfg.Stream), name: cfg.Stream, now: cfg.Now}, nil
 }
 
 // reconcile checks a stream that already exists against what the log needs.
@@ -130,7 +134,7 @@ func (l *Log) Now() time.Time { return l.now() }
 func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 	info, err := l.stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s info: %w", l.name, err)
+		return 0, failed(err, "stream "+l.name+" info")
 	}
 	return info.State.LastSeq, nil
 }
@@ -191,11 +195,16 @@ func (l *Log) Append(ctx context.Context, envs []Envelope, opt AppendOptions) (l
 		first.Header.Set(jetstream.MsgIDHeader, opt.MsgID)
 	}
 
+	// One attempt waits AppendAttemptTimeout at most: a stream with no
+	// leader does not answer at all, and the caller (Execute) decides
+	// whether to try again.
+	actx, cancel := context.WithTimeout(ctx, AppendAttemptTimeout)
+	defer cancel()
 	var ack *jetstream.PubAck
 	if len(msgs) == 1 {
-		ack, err = l.js.PublishMsg(ctx, first)
+		ack, err = l.js.PublishMsg(actx, first)
 	} else {
-		ack, err = l.publishBatch(ctx, msgs)
+		ack, err = l.publishBatch(actx, msgs)
 	}
 	if err != nil {
 		var apiErr *jetstream.APIError
@@ -212,7 +221,7 @@ func (l *Log) Append(ctx context.Context, envs []Envelope, opt AppendOptions) (l
 				return last, ok, ferr
 			}
 		}
-		return 0, false, fmt.Errorf("append %s to %s %s: %w", envs[0].Type, envs[0].AggregateType, envs[0].AggregateID, err)
+		return 0, false, failed(err, fmt.Sprintf("append %s to %s %s", envs[0].Type, envs[0].AggregateType, envs[0].AggregateID))
 	}
 	return ack.Sequence, ack.Duplicate, nil
 }
@@ -230,9 +239,16 @@ const batchIDHeader = "Nats-Batch-Id"
 // first event, and returns the sequence of its last event: the last one
 // stored with the same batch id, however many events this retry has.
 func (l *Log) batchWithMsgID(ctx context.Context, aggType, id, msgID string) (last uint64, ok bool, err error) {
+	st, ok, err := l.FindMsgID(ctx, aggType, id, msgID)
+	return st.Seq, ok, err
+}
+
+// FindMsgID returns the last event of the command an aggregate stored with
+// msgID (its Nats-Msg-Id, on the command's first event), if it stored one.
+func (l *Log) FindMsgID(ctx context.Context, aggType, id, msgID string) (last Stored, ok bool, err error) {
 	hist, err := l.Load(ctx, aggType, id)
 	if err != nil {
-		return 0, false, err
+		return Stored{}, false, err
 	}
 	for i, st := range hist {
 		if st.MsgID != msgID {
@@ -242,9 +258,9 @@ func (l *Log) batchWithMsgID(ctx context.Context, aggType, id, msgID string) (la
 		for st.batch != "" && j+1 < len(hist) && hist[j+1].batch == st.batch {
 			j++
 		}
-		return hist[j].Seq, true, nil
+		return hist[j], true, nil
 	}
-	return 0, false, nil
+	return Stored{}, false, nil
 }
 
 // publishBatch publishes messages as one JetStream atomic batch (ADR-50):
@@ -290,19 +306,20 @@ type Stored struct {
 	batch string // Nats-Batch-Id of the atomic batch it was appended in, if any
 }
 
-// Load returns every event of one aggregate in order. An unknown aggregate
-// has no events and no error.
+// Load returns every event of one aggregate in order, as the stream leader
+// has them (see read.go): every event acknowledged before the call is in
+// it. An unknown aggregate has no events and no error.
 func (l *Log) Load(ctx context.Context, aggType, id string) ([]Stored, error) {
 	filter := aggregateFilter(aggType, id)
 	var out []Stored
 	seq := uint64(1)
 	for {
-		msg, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		msg, err := l.reader.Get(ctx, seq, filter)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load %s %s: %w", aggType, id, err)
+			return nil, failed(err, "load "+aggType+" "+id)
 		}
 		st, err := decodeStored(msg.Data, msg.Sequence, msg.Header)
 		if err != nil {
@@ -315,9 +332,9 @@ func (l *Log) Load(ctx context.Context, aggType, id string) ([]Stored, error) {
 
 // At returns the event stored at a stream sequence.
 func (l *Log) At(ctx context.Context, seq uint64) (Stored, error) {
-	msg, err := l.stream.GetMsg(ctx, seq)
+	msg, err := l.reader.Get(ctx, seq, "")
 	if err != nil {
-		return Stored{}, fmt.Errorf("read event at %d: %w", seq, err)
+		return Stored{}, failed(err, fmt.Sprintf("read event at %d", seq))
 	}
 	return decodeStored(msg.Data, msg.Sequence, msg.Header)
 }

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"syscall"
 
@@ -68,3 +69,12 @@ const (
 	errStoreFailed             jetstream.ErrorCode = 10077 // the store failed to write (a full disk, say)
 	errExpectedLastSeqNotReady jetstream.ErrorCode = 10163 // expected last sequence per subject temporarily unavailable
 )
+
+// failed says what failed: an EUNAVAILABLE error when err is transient,
+// else err wrapped with what.
+func failed(err error, what string) error {
+	if Transient(err) {
+		return Unavailable(err, what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

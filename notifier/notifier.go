@@ -554,23 +554,25 @@ func changeLabel(rule string) string {
 
 // around folds an aggregate just before and just after env.
 func (n *Notifier) around(ctx context.Context, env events.Envelope) (before, after *Engagement, err error) {
+	// Both folds must include what env says exists: a history read without
+	// env would show no change, and the alert would be lost.
 	switch env.AggregateType {
 	case events.MeetingAggregate:
-		b, err := events.FoldUntil[events.Meeting](ctx, n.deps.Log, env.AggregateID, func(e events.Envelope) bool { return e.Version < env.Version })
+		b, err := events.FoldVersion[events.Meeting](ctx, n.deps.Log, env.AggregateID, env.Version-1)
 		if err != nil {
 			return nil, nil, err
 		}
-		a, err := events.FoldUntil[events.Meeting](ctx, n.deps.Log, env.AggregateID, func(e events.Envelope) bool { return e.Version <= env.Version })
+		a, err := events.FoldVersion[events.Meeting](ctx, n.deps.Log, env.AggregateID, env.Version)
 		if err != nil {
 			return nil, nil, err
 		}
 		return fromMeeting(b), fromMeeting(a), nil
 	case events.VisitAggregate:
-		b, err := events.FoldUntil[events.Visit](ctx, n.deps.Log, env.AggregateID, func(e events.Envelope) bool { return e.Version < env.Version })
+		b, err := events.FoldVersion[events.Visit](ctx, n.deps.Log, env.AggregateID, env.Version-1)
 		if err != nil {
 			return nil, nil, err
 		}
-		a, err := events.FoldUntil[events.Visit](ctx, n.deps.Log, env.AggregateID, func(e events.Envelope) bool { return e.Version <= env.Version })
+		a, err := events.FoldVersion[events.Visit](ctx, n.deps.Log, env.AggregateID, env.Version)
 		if err != nil {
 			return nil, nil, err
 		}

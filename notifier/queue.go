@@ -14,6 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+
+	"github.com/chancery/chancery/events"
 )
 
 // The delivery queue lives in NATS, shared by every replica:
@@ -154,7 +156,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, cfg QueueConfig, log
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", AlertStream, err)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := events.OpenBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      DeliveryBucket,
 		Description: "Chancery deliveries: one record per alert, its claim and outcome",
 		Storage:     jetstream.FileStorage,

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/natstest"
+)
+
+// When the stream leader's node is killed (SIGKILL: no leadership handed
+// over), writes through a replica on another
+// node are answered 201, or 503 with Retry-After while the stream has no
+// leader — never 500. A write retried with its Idempotency-Key after a 503
+// is not locked out by the failed attempt's claim: once the stream has a
+// new leader it is answered within seconds, and every key creates exactly
+// one meeting.
+func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a cluster node: not in -short")
+	}
+	cluster := natstest.StartProcessCluster(t, 3)
+	nodes := cluster.Nodes
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+
+	// The replica is on the node that will not lead the stream: the stream
+	// is created first, its leader found, and the replica put elsewhere.
+	if _, err := events.OpenLog(ctx, nodes[0].JS, events.LogConfig{Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	leader := streamLeader(ctx, t, nodes[0])
+	var home *natstest.Process
+	victim := -1
+	for i, n := range nodes {
+		switch {
+		case n.Name == leader:
+			victim = i
+		case home == nil:
+			home = n
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("no node is named %q, the stream leader", leader)
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "chancery.yaml")
+	if err := os.WriteFile(cfgPath, []byte("nats:\n  replicas: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svc := startService(t, filepath.Join(dir, "a"), func(o *serveOptions) {
+		o.config, o.nats.url = cfgPath, home.URL
+	})
+
+	client := &http.Client{Timeout: 30 * time.Second}
+	post := func(key string, body map[string]any) (int, http.Header, error) {
+		buf, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", svc.base+"/api/v1/meetings", bytes.NewReader(buf))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Idempotency-Key", key)
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header, nil
+	}
+
+	type outcome struct {
+		key    string
+		status int
+		at     time.Time
+	}
+	var (
+		mu       sync.Mutex
+		outcomes []outcome
+	)
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	for w := range 3 {
+		writers.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("w%d-%d", w, i)
+				body := seedTalks()
+				body["title"] = "Talks " + key
+				// A client that honours 503 and 409: the same request
+				// again, with the same key, until it is answered.
+				for {
+					status, h, err := post(key, body)
+					if err != nil {
+						t.Errorf("%s: %v", key, err)
+						return
+					}
+					mu.Lock()
+					outcomes = append(outcomes, outcome{key, status, time.Now()})
+					mu.Unlock()
+					if status == http.StatusCreated {
+						break
+					}
+					if (status == http.StatusServiceUnavailable || status == http.StatusConflict) && h.Get("Retry-After") == "" {
+						t.Errorf("%s: %d without Retry-After", key, status)
+					}
+					if status != http.StatusServiceUnavailable && status != http.StatusConflict {
+						t.Errorf("%s: status %d, want 201, 503 or 409", key, status)
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		})
+	}
+
+	time.Sleep(time.Second)
+	killed := time.Now()
+	cluster.Kill(victim)
+	// The rest elect a new leader; from then on, writes are answered.
+	var elected time.Time
+	waitUntil(time.Minute, func() bool {
+		l, err := streamLeaderName(ctx, home)
+		if err == nil && l != "" && l != leader {
+			elected = time.Now()
+			return true
+		}
+		return false
+	})
+	if elected.IsZero() {
+		t.Fatal("no new stream leader within a minute")
+	}
+	t.Logf("new stream leader %.1fs after the kill", elected.Sub(killed).Seconds())
+	time.Sleep(6 * time.Second)
+	close(stop)
+	writers.Wait()
+
+	// The first write answered 201 after the election came within 5 s of it.
+	var firstAfter time.Time
+	counts := map[int]int{}
+	keys := map[string]bool{}
+	for _, o := range outcomes {
+		counts[o.status]++
+		keys[o.key] = true
+		if o.status == http.StatusCreated && o.at.After(elected) && (firstAfter.IsZero() || o.at.Before(firstAfter)) {
+			firstAfter = o.at
+		}
+	}
+	t.Logf("answers: %v for %d keys", counts, len(keys))
+	if firstAfter.IsZero() || firstAfter.Sub(elected) > 5*time.Second {
+		t.Errorf("first write answered 201 %v after the new leader, want within 5 s", firstAfter.Sub(elected))
+	}
+	if counts[http.StatusInternalServerError] > 0 {
+		t.Errorf("%d answers were 500", counts[http.StatusInternalServerError])
+	}
+
+	// Every key created exactly one meeting.
+	titles := map[string]int{}
+	cursor := ""
+	for {
+		r := svc.do("GET", "/api/v1/meetings?limit=500&cursor="+cursor+"&min_position="+fmt.Sprint(lastPosition(ctx, t, home)), nil).must(t, 200)
+		for _, m := range r.list("meetings") {
+			titles[m["title"].(string)]++
+		}
+		if cursor = r.str("next_cursor"); cursor == "" {
+			break
+		}
+	}
+	for key := range keys {
+		if n := titles["Talks "+key]; n != 1 {
+			t.Errorf("key %s created %d meetings, want 1", key, n)
+		}
+	}
+}
+
+func streamLeaderName(ctx context.Context, n *natstest.Process) (string, error) {
+	actx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	s, err := n.JS.Stream(actx, events.DefaultStream)
+	if err != nil {
+		return "", err
+	}
+	info := s.CachedInfo()
+	if info.Cluster == nil {
+		return "", fmt.Errorf("stream %s has no cluster info", events.DefaultStream)
+	}
+	return info.Cluster.Leader, nil
+}
+
+func streamLeader(ctx context.Context, t *testing.T, n *natstest.Process) string {
+	t.Helper()
+	var name string
+	waitUntil(30*time.Second, func() bool {
+		name, _ = streamLeaderName(ctx, n)
+		return name != ""
+	})
+	if name == "" {
+		t.Fatal("the stream has no leader")
+	}
+	return name
+}
+
+func lastPosition(ctx context.Context, t *testing.T, n *natstest.Process) uint64 {
+	t.Helper()
+	s, err := n.JS.Stream(ctx, events.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.CachedInfo().State.LastSeq
+}
