@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,19 @@ type interleavingClock struct {
 	mu   sync.Mutex
 	n    int64
 	base time.Time
+}
+
+// interleavedLog is an event log on an embedded server, stamped by an
+// interleavingClock.
+func interleavedLog(t *testing.T) (*events.Log, *interleavingClock) {
+	t.Helper()
+	srv := natstest.Start(t, "")
+	clk := &interleavingClock{base: time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC)}
+	l, err := events.OpenLog(context.Background(), srv.JS, events.LogConfig{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, clk
 }
 
 func (c *interleavingClock) Now() time.Time {
@@ -119,12 +134,7 @@ func knownAt(t *testing.T, all []events.Stored, at time.Time) (map[string]*event
 
 func TestAsOfListsHoldExactlyTheEventsRecordedByThen(t *testing.T) {
 	ctx := context.Background()
-	srv := natstest.Start(t, "")
-	clk := &interleavingClock{base: time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC)}
-	l, err := events.OpenLog(ctx, srv.JS, events.LogConfig{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, _ := interleavedLog(t)
 	all := recordConcurrently(t, ctx, l, 4, 12)
 	inversions := 0
 	for i := 1; i < len(all); i++ {
@@ -194,5 +204,119 @@ func TestAsOfListsHoldExactlyTheEventsRecordedByThen(t *testing.T) {
 	}
 	if n := snaps.Builds(); n > int64(len(instants)) {
 		t.Errorf("%d replays for %d instants asked twice: the second time replayed again", n, len(instants))
+	}
+}
+
+// scheduleMeetings records n meetings, one after the other.
+func scheduleMeetings(t *testing.T, ctx context.Context, l *events.Log, n int) {
+	t.Helper()
+	for i := range n {
+		c := talks()
+		cmd := &events.ScheduleMeeting{Kind: c.Kind, Title: fmt.Sprintf("%s %d", c.Title, i), Start: c.Span.Start, Timezone: c.Span.Timezone, Location: c.Location, Participants: c.Participants}
+		if _, _, err := events.Execute[events.Meeting](ctx, l, events.NewMeetingID(time.Now()), cmd, events.Meta{Actor: "test", Fresh: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAsOfBeyondTheBuildSlotsIsRefusedAsTransient(t *testing.T) {
+	ctx := context.Background()
+	l, clk := interleavedLog(t)
+	scheduleMeetings(t, ctx, l, 4)
+	snaps, err := NewSnapshots(t.TempDir(), l, SnapshotLimits{Builds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snaps.Close()
+	cached := clk.base.Add(time.Hour)
+	_, _, release, err := snaps.At(ctx, cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+
+	snaps.slots <- struct{}{} // the one replay slot taken, as by a build under way
+	_, _, _, err = snaps.At(ctx, clk.base.Add(time.Second))
+	if events.ErrorCode(err) != events.EUNAVAILABLE || !events.Transient(err) {
+		t.Fatalf("a new moment with every slot busy: %v, want a transient EUNAVAILABLE", err)
+	}
+	// A moment already kept needs no replay.
+	db, _, release, err := snaps.At(ctx, cached)
+	if err != nil {
+		t.Fatalf("a cached moment with every slot busy: %v", err)
+	}
+	page, err := db.List(ctx, Query{})
+	release()
+	if err != nil || len(page.Docs) != 4 {
+		t.Fatalf("cached moment lists %d (%v), want 4", len(page.Docs), err)
+	}
+	<-snaps.slots
+	if _, _, release, err = snaps.At(ctx, clk.base.Add(time.Second)); err != nil {
+		t.Fatalf("once a slot is free: %v", err)
+	}
+	release()
+}
+
+func TestAsOfSnapshotsStayWithinTheirBytes(t *testing.T) {
+	ctx := context.Background()
+	l, clk := interleavedLog(t)
+	scheduleMeetings(t, ctx, l, 6)
+	dir := t.TempDir()
+	one, err := NewSnapshots(filepath.Join(dir, "one"), l, SnapshotLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, release, err := one.At(ctx, clk.base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	size := one.CachedBytes()
+	one.Close()
+	if size == 0 {
+		t.Fatal("a snapshot takes no bytes")
+	}
+
+	limit := 2*size + size/2
+	snaps, err := NewSnapshots(filepath.Join(dir, "two"), l, SnapshotLimits{CacheBytes: limit, Files: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snaps.Close()
+	for i := range 6 {
+		_, _, release, err := snaps.At(ctx, clk.base.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		if got := snaps.CachedBytes(); got > limit {
+			t.Fatalf("after %d moments the cache takes %d bytes, over its %d", i+1, got, limit)
+		}
+		var onDisk int64
+		files, _ := filepath.Glob(filepath.Join(dir, "two", "*"))
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil {
+				onDisk += fi.Size()
+			}
+		}
+		if onDisk > limit {
+			t.Fatalf("after %d moments %d bytes on disk (%d files), over %d", i+1, onDisk, len(files), limit)
+		}
+	}
+	// The most recent moment is kept; the first was dropped.
+	builds := snaps.Builds()
+	if _, _, release, err = snaps.At(ctx, clk.base.Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if snaps.Builds() != builds {
+		t.Error("the most recently used moment was replayed again")
+	}
+	if _, _, release, err = snaps.At(ctx, clk.base); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if snaps.Builds() != builds+1 {
+		t.Error("the least recently used moment was still kept")
 	}
 }
