@@ -22,8 +22,8 @@ var statusOf = map[string]int{
 }
 
 // RetryAfter is the Retry-After, in seconds, of a 503 for a transient
-// condition: about the time a NATS cluster takes to elect a stream leader.
-const RetryAfter = "2"
+// condition, the same for every endpoint.
+const RetryAfter = problem.RetryAfter
 
 func writeProblem(w http.ResponseWriter, status int, detail string, fields ...events.FieldError) {
 	problem.Write(w, status, detail, fields...)

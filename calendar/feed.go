@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,7 +112,7 @@ type request struct {
 
 // Snapshots give the read model as it stood at a past moment.
 type Snapshots interface {
-	At(ctx context.Context, t time.Time) (db *projections.DB, pos uint64, release func(), err error)
+	At(ctx context.Context, t time.Time) (db *projections.DB, at events.Moment, release func(), err error)
 }
 
 // ServeAll serves /calendar.ics: the whole schedule, filtered by the query.
@@ -259,7 +260,7 @@ func parseBound(raw string, date *string, at *time.Time) bool {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, title string, private bool) {
 	base := h.baseURL(r)
-	db, pos := h.cfg.DB, h.cfg.Position()
+	db, holds := h.cfg.DB, strconv.FormatUint(h.cfg.Position(), 10)
 	if !req.asOf.IsZero() {
 		snap, at, release, err := h.cfg.Snapshots.At(r.Context(), req.asOf)
 		if err != nil {
@@ -267,9 +268,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, tit
 			return
 		}
 		defer release()
-		db, pos = snap, at
+		// The events recorded by then, which are not a prefix of the
+		// stream when writers raced: a position alone would not name them.
+		db, holds = snap, "at-"+at.Key()
 	}
-	key := fmt.Sprintf("%s|pos=%d|base=%s", req.key, pos, base)
+	key := fmt.Sprintf("%s|pos=%s|base=%s", req.key, holds, base)
 	feed, hit, err := h.cache.get(key, func() (*rendered, error) {
 		// Others may wait on this render: it must not end with this client.
 		items, pos, changed, err := db.FeedChanged(context.WithoutCancel(r.Context()), req.query, h.entries.lacks)
@@ -447,6 +450,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
 		return // the client has gone
+	}
+	if events.Transient(err) {
+		// Every point-in-time replay busy, or the event store out of
+		// reach: the client may come back shortly.
+		h.cfg.Logger.Warn("feed request failed on a transient condition", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", problem.RetryAfter)
+		problem.Write(w, http.StatusServiceUnavailable, events.Unavailable(err, "the event store is unavailable").Error())
+		return
 	}
 	h.cfg.Logger.Error("feed request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	problem.Write(w, http.StatusInternalServerError, "internal error; the server log has the details")

@@ -337,3 +337,23 @@ func TestWarmDecodesTheFeedAhead(t *testing.T) {
 		t.Fatalf("feed after Warm: %d\n%s", res.StatusCode, body)
 	}
 }
+
+// busySnapshots answers every moment as a server whose point-in-time
+// replays are all under way does.
+type busySnapshots struct{}
+
+func (busySnapshots) At(context.Context, time.Time) (*projections.DB, events.Moment, func(), error) {
+	return nil, events.Moment{}, nil, events.Errorf(events.EUNAVAILABLE, "all 2 point-in-time replays are busy; try again shortly")
+}
+
+func TestFeedAsOfWhileEveryReplayIsBusyIsA503WithRetryAfter(t *testing.T) {
+	s := newStore(t, time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
+	_, base := s.serve(t, Config{Snapshots: busySnapshots{}})
+	res, body := get(t, base+"/calendar.ics?as_of=2022-08-19T10:00:00Z")
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("as_of while busy: %d, Retry-After %q: %s", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+	if !bytes.Contains(body, []byte("busy")) {
+		t.Errorf("the problem does not say why: %s", body)
+	}
+}

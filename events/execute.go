@@ -158,6 +158,12 @@ func executeOnce[A any, PA interface {
 		return nil, Result{}, Errorf(EPRECONDITION, "%s %s is at version %d, not %d", aggType, id, version, meta.IfMatch)
 	}
 	now := l.now().UTC()
+	if n := len(hist); n > 0 && now.Before(hist[n-1].RecordedAt) {
+		// A writer whose clock is behind the one that recorded the last
+		// event: this event is decided against that one, so it was not
+		// learned earlier (asof.go relies on it).
+		now = hist[n-1].RecordedAt.UTC()
+	}
 	evs, err := agg.Decide(cmd, now)
 	if err != nil {
 		if version == 0 && ErrorCode(err) == ENOTFOUND {

@@ -473,28 +473,3 @@ func encodeEnvelope(env Envelope) ([]byte, error) {
 	out = append(append(out, b...), data...)
 	return append(out, '}'), nil
 }
-
-// PositionAt returns the stream sequence of the last event recorded at or
-// before t (0 when none was). The service stamps events in the order it
-// appends them, so recorded_at rises with the sequence and a binary search
-// over direct gets finds it in O(log n) reads.
-func (l *Log) PositionAt(ctx context.Context, t time.Time) (uint64, error) {
-	last, err := l.LastSeq(ctx)
-	if err != nil || last == 0 {
-		return 0, err
-	}
-	lo, hi := uint64(0), last // invariant: event lo is at or before t (0: none), every event after hi is after t
-	for lo < hi {
-		mid := lo + (hi-lo+1)/2
-		st, err := l.At(ctx, mid)
-		if err != nil {
-			return 0, err
-		}
-		if st.RecordedAt.After(t) {
-			hi = mid - 1
-		} else {
-			lo = mid
-		}
-	}
-	return lo, nil
-}

@@ -29,6 +29,22 @@ type Progress func(position, last uint64)
 // any point, a second Replay on the same file continues where the first
 // stopped and ends with the same read model as one uninterrupted run.
 func Replay(ctx context.Context, db *DB, l *events.Log, until uint64, progress Progress) (uint64, error) {
+	return replay(ctx, db, l, until, nil, progress)
+}
+
+// ReplayMoment applies exactly the events of a moment (those recorded at or
+// before some time, not a prefix of the stream) that come after db's
+// position. db must hold exactly the moment's events up to its position: a
+// new file, or a copy of a read model of a moment that m extends.
+func ReplayMoment(ctx context.Context, db *DB, l *events.Log, m events.Moment, progress Progress) (uint64, error) {
+	if m.Last == 0 {
+		return 0, nil // before the first event the schedule was empty
+	}
+	return replay(ctx, db, l, m.Last, func(seq uint64) bool { return !m.Includes(seq) }, progress)
+}
+
+// replay is Replay leaving out the events skip says to.
+func replay(ctx context.Context, db *DB, l *events.Log, until uint64, skip func(seq uint64) bool, progress Progress) (uint64, error) {
 	p, err := NewProjector(ctx, db, nil, l.Stream(), nil)
 	if err != nil {
 		return 0, err
@@ -80,9 +96,11 @@ func Replay(ctx context.Context, db *DB, l *events.Log, until uint64, progress P
 			if st.Seq > until {
 				return events.ErrStopScan
 			}
-			batch = append(batch, st.Envelope)
-			if len(batch) == ReplayBatch && !send() {
-				return scanCtx.Err()
+			if skip == nil || !skip(st.Seq) {
+				batch = append(batch, st.Envelope)
+				if len(batch) == ReplayBatch && !send() {
+					return scanCtx.Err()
+				}
 			}
 			if st.Seq == until {
 				return events.ErrStopScan

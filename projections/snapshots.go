@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"os"
@@ -12,70 +13,123 @@ import (
 	"github.com/chancery/chancery/events"
 )
 
-// Snapshots are read models as they stood at past stream positions, for
-// point-in-time queries (?as_of=). Each is a SQLite file replayed from the
-// stream once and kept in a small LRU cache: a second query for the same
-// moment (or any moment with the same last event) replays nothing. A new
-// snapshot starts from a copy of the nearest earlier one when there is one.
+// Snapshots are read models as they stood at past moments, for
+// point-in-time queries (?as_of=). Each holds exactly the events recorded at
+// or before its moment (events.Moment: not a prefix of the stream when
+// writers raced), is a SQLite file replayed from the stream once, and is
+// kept in an LRU cache bounded in files and in bytes: a second query for
+// the same moment (or any moment with the same events) replays nothing. A
+// new snapshot starts from a copy of a cached one it extends when there is
+// one.
+//
+// Anyone who may read may ask for any moment, and each new one is a replay:
+// at most SnapshotLimits.Builds replay at once, and a query that needs
+// another is refused at once with an EUNAVAILABLE error (a 503 with
+// Retry-After) rather than queued, so that the memory and disk a burst of
+// moments takes stay bounded.
 type Snapshots struct {
-	dir string
-	log *events.Log
-	max int
+	dir    string
+	log    *events.Log
+	times  *events.Timeline
+	limits SnapshotLimits
+	slots  chan struct{} // one token per replay under way
 
 	mu     sync.Mutex
-	cached map[uint64]*snapshot
-	order  []uint64 // least recently used first
-	flight map[uint64]*build
+	cached map[string]*snapshot // by Moment.Key
+	order  *list.List           // of *snapshot, most recently used at the front
+	used   int64                // bytes of the cached files
+	flight map[string]*build
 	builds atomic.Int64
 }
 
+// SnapshotLimits bound what point-in-time queries may take.
+type SnapshotLimits struct {
+	// Builds is how many snapshots may replay at once (each takes a core,
+	// tens of MiB of memory and a read model's worth of disk).
+	Builds int
+	// CacheBytes is the disk the kept snapshots may take together.
+	CacheBytes int64
+	// Files is how many snapshots are kept (each an open SQLite file).
+	Files int
+}
+
+// Default snapshot limits, documented in docs/configuration.md.
+const (
+	DefaultSnapshotBuilds     = 2
+	DefaultSnapshotCacheBytes = 256 << 20
+	DefaultSnapshotFiles      = 8
+)
+
 type snapshot struct {
 	db      *DB
-	pos     uint64
+	at      events.Moment
+	key     string
+	size    int64
+	elem    *list.Element
 	refs    int
 	evicted bool
 }
 
 type build struct {
 	done chan struct{}
-	snap *snapshot
 	err  error
 }
 
-// NewSnapshots keeps up to max snapshots as files under dir.
-func NewSnapshots(dir string, l *events.Log, max int) (*Snapshots, error) {
+// NewSnapshots keeps snapshots as files under dir, within limits (a zero
+// field takes its default).
+func NewSnapshots(dir string, l *events.Log, limits SnapshotLimits) (*Snapshots, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	return &Snapshots{dir: dir, log: l, max: max, cached: map[uint64]*snapshot{}, flight: map[uint64]*build{}}, nil
+	if limits.Builds <= 0 {
+		limits.Builds = DefaultSnapshotBuilds
+	}
+	if limits.CacheBytes <= 0 {
+		limits.CacheBytes = DefaultSnapshotCacheBytes
+	}
+	if limits.Files <= 0 {
+		limits.Files = DefaultSnapshotFiles
+	}
+	return &Snapshots{
+		dir: dir, log: l, times: events.NewTimeline(l), limits: limits, slots: make(chan struct{}, limits.Builds),
+		cached: map[string]*snapshot{}, order: list.New(), flight: map[string]*build{},
+	}, nil
 }
 
 // Builds counts the snapshots replayed so far.
 func (s *Snapshots) Builds() int64 { return s.builds.Load() }
 
-// At returns the read model as it stood at time t (after the last event
-// recorded at or before t) and its position. Call release when done with it.
-func (s *Snapshots) At(ctx context.Context, t time.Time) (db *DB, pos uint64, release func(), err error) {
-	pos, err = s.log.PositionAt(ctx, t)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	snap, err := s.get(ctx, pos)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	return snap.db, pos, func() { s.release(snap) }, nil
+// CachedBytes is the disk the kept snapshots take.
+func (s *Snapshots) CachedBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used
 }
 
-func (s *Snapshots) get(ctx context.Context, pos uint64) (*snapshot, error) {
+// At returns the read model holding exactly the events recorded at or
+// before t, and that moment. Call release when done with it.
+func (s *Snapshots) At(ctx context.Context, t time.Time) (db *DB, at events.Moment, release func(), err error) {
+	at, err = s.times.MomentAt(ctx, t)
+	if err != nil {
+		return nil, at, nil, err
+	}
+	snap, err := s.get(ctx, at)
+	if err != nil {
+		return nil, at, nil, err
+	}
+	return snap.db, at, func() { s.release(snap) }, nil
+}
+
+func (s *Snapshots) get(ctx context.Context, at events.Moment) (*snapshot, error) {
+	key := at.Key()
 	s.mu.Lock()
-	if snap, ok := s.cached[pos]; ok {
+	if snap, ok := s.cached[key]; ok {
 		snap.refs++
-		s.touch(pos)
+		s.order.MoveToFront(snap.elem)
 		s.mu.Unlock()
 		return snap, nil
 	}
-	if b, ok := s.flight[pos]; ok {
+	if b, ok := s.flight[key]; ok {
 		s.mu.Unlock()
 		select {
 		case <-b.done:
@@ -85,39 +139,47 @@ func (s *Snapshots) get(ctx context.Context, pos uint64) (*snapshot, error) {
 		if b.err != nil {
 			return nil, b.err
 		}
-		return s.get(ctx, pos)
+		return s.get(ctx, at)
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		s.mu.Unlock()
+		return nil, events.Errorf(events.EUNAVAILABLE, "all %d point-in-time replays are busy; try again shortly", s.limits.Builds)
 	}
 	b := &build{done: make(chan struct{})}
-	s.flight[pos] = b
-	base := s.nearestBelow(pos)
+	s.flight[key] = b
+	base := s.nearestBase(at)
 	s.mu.Unlock()
 
 	// The replay belongs to every waiter, not to the first request.
-	snap, err := s.build(context.WithoutCancel(ctx), pos, base)
+	snap, err := s.build(context.WithoutCancel(ctx), at, key, base)
+	<-s.slots
 	if base != nil {
 		s.release(base)
 	}
 	s.mu.Lock()
-	delete(s.flight, pos)
-	b.snap, b.err = snap, err
+	defer s.mu.Unlock()
+	delete(s.flight, key)
+	b.err = err
 	close(b.done)
 	if err != nil {
-		s.mu.Unlock()
 		return nil, err
 	}
 	snap.refs++
-	s.cached[pos] = snap
-	s.touch(pos)
+	snap.elem = s.order.PushFront(snap)
+	s.cached[key] = snap
+	s.used += snap.size
 	s.evict()
-	s.mu.Unlock()
 	return snap, nil
 }
 
-// nearestBelow returns the cached snapshot closest below pos, held.
-func (s *Snapshots) nearestBelow(pos uint64) *snapshot {
+// nearestBase returns the cached snapshot that at extends with the most
+// events already applied, held; nil when none.
+func (s *Snapshots) nearestBase(at events.Moment) *snapshot {
 	var best *snapshot
-	for p, snap := range s.cached {
-		if p < pos && (best == nil || p > best.pos) {
+	for _, snap := range s.cached {
+		if at.Extends(snap.at) && (best == nil || snap.at.Last > best.at.Last) {
 			best = snap
 		}
 	}
@@ -127,51 +189,48 @@ func (s *Snapshots) nearestBelow(pos uint64) *snapshot {
 	return best
 }
 
-func (s *Snapshots) build(ctx context.Context, pos uint64, base *snapshot) (*snapshot, error) {
+func (s *Snapshots) build(ctx context.Context, at events.Moment, key string, base *snapshot) (*snapshot, error) {
 	s.builds.Add(1)
-	path := filepath.Join(s.dir, fmt.Sprintf("at-%d.db", pos))
-	os.Remove(path)
+	path := filepath.Join(s.dir, "at-"+key+".db")
+	removeDB(path)
 	if base != nil {
 		// A consistent copy of the earlier snapshot to replay on from.
 		base.db.mu.RLock()
 		_, err := base.db.read.ExecContext(ctx, `VACUUM INTO ?`, path)
 		base.db.mu.RUnlock()
 		if err != nil {
-			return nil, fmt.Errorf("snapshot at %d: copy %d: %w", pos, base.pos, err)
+			removeDB(path)
+			return nil, fmt.Errorf("snapshot at %s: copy %s: %w", key, base.key, err)
 		}
 	}
 	db, err := Open(ctx, path)
 	if err != nil {
+		removeDB(path)
 		return nil, err
 	}
-	if pos > 0 { // at 0, before the first event, the schedule was empty
-		if _, err := Replay(ctx, db, s.log, pos, nil); err != nil {
-			db.Close()
-			os.Remove(path)
-			return nil, fmt.Errorf("snapshot at %d: %w", pos, err)
-		}
+	_, err = ReplayMoment(ctx, db, s.log, at, nil)
+	// Closing checkpoints the write-ahead log into the file and lets go of
+	// the writer's page cache: a kept snapshot is only read.
+	if cerr := db.Close(); err == nil {
+		err = cerr
 	}
-	return &snapshot{db: db, pos: pos}, nil
+	if err == nil {
+		db, err = OpenReadOnly(ctx, path)
+	}
+	if err != nil {
+		removeDB(path)
+		return nil, fmt.Errorf("snapshot at %s: %w", key, err)
+	}
+	return &snapshot{db: db, at: at, key: key, size: dbSize(path)}, nil
 }
 
-func (s *Snapshots) touch(pos uint64) {
-	for i, p := range s.order {
-		if p == pos {
-			s.order = append(s.order[:i], s.order[i+1:]...)
-			break
-		}
-	}
-	s.order = append(s.order, pos)
-}
-
-// evict drops the least recently used snapshots beyond max; one still in
-// use closes when its last user releases it.
+// evict drops the least recently used snapshots beyond the limits; one
+// still in use closes when its last user releases it.
 func (s *Snapshots) evict() {
-	for len(s.order) > s.max {
-		pos := s.order[0]
-		s.order = s.order[1:]
-		snap := s.cached[pos]
-		delete(s.cached, pos)
+	for s.order.Len() > 0 && (s.order.Len() > s.limits.Files || s.used > s.limits.CacheBytes) {
+		snap := s.order.Remove(s.order.Back()).(*snapshot)
+		delete(s.cached, snap.key)
+		s.used -= snap.size
 		snap.evicted = true
 		if snap.refs == 0 {
 			s.drop(snap)
@@ -190,16 +249,34 @@ func (s *Snapshots) release(snap *snapshot) {
 
 func (s *Snapshots) drop(snap *snapshot) {
 	snap.db.Close()
-	os.Remove(snap.db.Path())
+	removeDB(snap.db.Path())
 }
 
 // Close drops every snapshot.
 func (s *Snapshots) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for pos, snap := range s.cached {
-		delete(s.cached, pos)
+	for key, snap := range s.cached {
+		delete(s.cached, key)
 		s.drop(snap)
 	}
-	s.order = nil
+	s.order.Init()
+	s.used = 0
+}
+
+// dbSize is the disk a SQLite file takes with its write-ahead log.
+func dbSize(path string) int64 {
+	var n int64
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+func removeDB(path string) {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Remove(p) // a leftover is cleared with the directory at the next start
+	}
 }

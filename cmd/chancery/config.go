@@ -17,6 +17,7 @@ import (
 	"github.com/chancery/chancery/api"
 	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
 )
 
 // Config is the optional YAML config file. Every key has a default; unknown
@@ -28,6 +29,19 @@ type Config struct {
 	Subscribers []SubscriberConfig `yaml:"subscribers"`
 	Feeds       []FeedConfig       `yaml:"feeds"`
 	Calendar    CalendarConfig     `yaml:"calendar"`
+	Snapshots   SnapshotsConfig    `yaml:"snapshots"`
+}
+
+// SnapshotsConfig bounds the point-in-time read models that ?as_of= replays:
+// anyone who may read can ask for any moment. Zero takes the default.
+type SnapshotsConfig struct {
+	// Builds is how many moments may replay at once; a query for another
+	// new one is answered 503 with Retry-After.
+	Builds int `yaml:"builds"`
+	// CacheMiB is the disk the kept snapshots may take together.
+	CacheMiB int64 `yaml:"cache_mib"`
+	// Files is how many snapshots are kept.
+	Files int `yaml:"files"`
 }
 
 // CalendarConfig configures the iCalendar feeds.
@@ -319,6 +333,14 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	if c.NATS.Replicas < 0 || c.NATS.Replicas > 5 {
 		return configError(file, lineOf(root, "nats", "replicas"), "nats.replicas", "must be from 1 to 5")
 	}
+	for _, n := range []struct {
+		key string
+		val int64
+	}{{"builds", int64(c.Snapshots.Builds)}, {"cache_mib", c.Snapshots.CacheMiB}, {"files", int64(c.Snapshots.Files)}} {
+		if n.val < 0 || n.val > 1<<20 {
+			return configError(file, lineOf(root, "snapshots", n.key), "snapshots."+n.key, "must be a positive number (0 or absent: the default)")
+		}
+	}
 	feedNames := map[string]bool{}
 	for i, f := range c.Feeds {
 		at := func(key string) (int, string) {
@@ -370,6 +392,11 @@ func (c *Config) calendarFeeds() []calendar.Feed {
 		}}
 	}
 	return out
+}
+
+// snapshotLimits returns the bounds of ?as_of= snapshots.
+func (c *Config) snapshotLimits() projections.SnapshotLimits {
+	return projections.SnapshotLimits{Builds: c.Snapshots.Builds, CacheBytes: c.Snapshots.CacheMiB << 20, Files: c.Snapshots.Files}
 }
 
 // tokens returns the API tokens of the config.

@@ -454,8 +454,16 @@ load it into an empty stream with 'chancery import-events'. See docs/audit.md.`,
 	case *untilSeq > 0:
 		until = min(until, *untilSeq)
 	case !at.IsZero():
-		if until, err = log.PositionAt(ctx, at); err != nil {
+		m, err := log.MomentAt(ctx, at)
+		if err != nil {
 			return err
+		}
+		until = m.Last
+		if len(m.Later) > 0 {
+			// A trail has no gaps: it holds the events written meanwhile
+			// by writers that raced, each line with its own recorded_at.
+			fmt.Fprintf(stderr, "note: %d of the events up to seq %d were recorded after %s (writers raced); the trail includes them\n",
+				len(m.Later), m.Last, at.UTC().Format(time.RFC3339))
 		}
 	}
 	w := bufio.NewWriterSize(stdout, 1<<16)

@@ -55,12 +55,12 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	target := *untilSeq
+	target := events.Moment{Last: *untilSeq}
 	if !until.IsZero() {
-		if target, err = l.PositionAt(ctx, until); err != nil {
+		if target, err = l.MomentAt(ctx, until); err != nil {
 			return err
 		}
-		if target == 0 {
+		if target.Last == 0 {
 			return fmt.Errorf("replay: no event was recorded at or before %s", until.Format(time.RFC3339))
 		}
 	}
@@ -72,7 +72,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	fmt.Fprintf(stdout, "replayed %s events into %s: position %d%s, %s (%s events/s)%s\n",
-		thousands(res.applied), *out, res.position, untilNote(target, until), res.elapsed.Round(time.Millisecond),
+		thousands(res.applied), *out, res.position, untilNote(*untilSeq, until), res.elapsed.Round(time.Millisecond),
 		thousands(uint64(float64(res.applied)/max(res.elapsed.Seconds(), 1e-9))), resumedNote(res.resumedAt))
 	return nil
 }
@@ -97,8 +97,10 @@ type replayResult struct {
 	elapsed                      time.Duration
 }
 
-// replayInto brings the read model in path up to until (0: the end).
-func replayInto(ctx context.Context, path string, l *events.Log, until uint64, progress projections.Progress) (replayResult, error) {
+// replayInto brings the read model in path to exactly the events of until
+// (those up to a sequence, or those recorded by a time); until.Last 0 is
+// the whole stream.
+func replayInto(ctx context.Context, path string, l *events.Log, until events.Moment, progress projections.Progress) (replayResult, error) {
 	db, err := projections.Open(ctx, path)
 	if err != nil {
 		return replayResult{}, err
@@ -109,14 +111,20 @@ func replayInto(ctx context.Context, path string, l *events.Log, until uint64, p
 		return replayResult{}, err
 	}
 	start := time.Now()
-	pos, err := projections.Replay(ctx, db, l, until, func(p, last uint64) {
+	report := func(p, last uint64) {
 		if progress != nil {
 			progress(p, last)
 		}
 		if replayAfterBatch != nil {
 			replayAfterBatch()
 		}
-	})
+	}
+	var pos uint64
+	if until.Last == 0 {
+		pos, err = projections.Replay(ctx, db, l, 0, report)
+	} else {
+		pos, err = projections.ReplayMoment(ctx, db, l, until, report)
+	}
 	res := replayResult{position: pos, applied: pos - from, resumedAt: from, elapsed: time.Since(start)}
 	if err != nil {
 		return res, err

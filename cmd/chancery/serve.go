@@ -215,7 +215,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	// Point-in-time read models for ?as_of=: disposable, rebuilt on demand.
 	snapDir := filepath.Join(o.data, "snapshots")
 	os.RemoveAll(snapDir)
-	if a.snapshots, err = projections.NewSnapshots(snapDir, a.log, 8); err != nil {
+	if a.snapshots, err = projections.NewSnapshots(snapDir, a.log, cfg.snapshotLimits()); err != nil {
 		return nil, err
 	}
 

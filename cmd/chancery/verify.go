@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/projections"
 )
 
@@ -56,7 +57,7 @@ func runAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 		if pos == 0 {
 			return fmt.Errorf("audit verify: %s has applied no events", *dbPath)
 		}
-		if _, err := replayInto(ctx, rebuilt, l, pos, nil); err != nil {
+		if _, err := replayInto(ctx, rebuilt, l, events.Moment{Last: pos}, nil); err != nil {
 			return err
 		}
 		ref, err := projections.OpenReadOnly(ctx, rebuilt)

@@ -18,6 +18,10 @@ type Body struct {
 	Errors []events.FieldError `json:"errors,omitempty"`
 }
 
+// RetryAfter is the Retry-After, in seconds, of a 503 for a transient
+// condition: about the time a NATS cluster takes to elect a stream leader.
+const RetryAfter = "2"
+
 // Write answers with a problem of the given status.
 func Write(w http.ResponseWriter, status int, detail string, fields ...events.FieldError) {
 	w.Header().Set("Content-Type", "application/problem+json")
