@@ -115,6 +115,11 @@ func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 	v := r.URL.Query()
 	q := projections.Query{Type: k.aggType, Cursor: v.Get("cursor"), Person: v.Get(k.person)}
 	var f events.Fields
+	for _, name := range []string{"country", k.person, "kind", "status"} {
+		if len(v[name]) > projections.MaxFilterValues {
+			f.Add(name, "is given %d times; a list takes at most %d values of each filter", len(v[name]), projections.MaxFilterValues)
+		}
+	}
 	for _, p := range []struct {
 		name string
 		date *string

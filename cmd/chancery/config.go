@@ -17,6 +17,7 @@ import (
 	"github.com/chancery/chancery/api"
 	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
 )
 
 // Config is the optional YAML config file. Every key has a default; unknown
@@ -339,6 +340,15 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 		}
 		if err := f.Filter.validate(file, root, "feeds", i); err != nil {
 			return err
+		}
+		for _, l := range []struct {
+			key  string
+			list []string
+		}{{"countries", f.Filter.Countries}, {"participants", f.Filter.Participants}, {"kinds", f.Filter.Kinds}} {
+			if len(l.list) > projections.MaxFilterValues {
+				return configError(file, lineOf(root, "feeds", fmt.Sprint(i), "filter", l.key), fmt.Sprintf("feeds[%d].filter.%s", i, l.key),
+					"has %d values; a feed takes at most %d", len(l.list), projections.MaxFilterValues)
+			}
 		}
 	}
 	return c.validateNotifier(file, root)
