@@ -320,12 +320,12 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		flusher, _ := w.(http.Flusher)
-		n := 0
+		n := 0 // events sent, or being sent
 		err := s.log.Scan(r.Context(), after, filter, func(st events.Stored) error {
+			n++
 			if err := enc.Encode(st.Envelope); err != nil {
 				return err
 			}
-			n++
 			if flusher != nil && n%256 == 0 {
 				flusher.Flush()
 			}
@@ -334,8 +334,14 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		})
-		if err != nil {
-			s.logger.Warn("event stream ended early", "err", err)
+		switch {
+		case err != nil && n == 0:
+			// Nothing is sent yet: the status can still say what went
+			// wrong (an overloaded store is a 503, not an empty 200).
+			w.Header().Del("Content-Type")
+			s.writeError(w, r, err)
+		case err != nil:
+			s.logger.Warn("event stream ended early", "err", err, "sent", n)
 		}
 		return
 	}
