@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -17,6 +18,10 @@ import (
 // anything that is not UTF-8.
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if err != nil && !errors.As(err, &mbe) {
+		return nil, errBodyUnread{err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -24,6 +29,20 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, invalid("body", "is not valid UTF-8")
 	}
 	return body, nil
+}
+
+// errBodyUnread is a request body that did not arrive whole: the client
+// sent it too slowly for the server's read timeout, or went away. The
+// client's doing, not the server's: a 408 or a 400, logged as a warning.
+type errBodyUnread struct{ err error }
+
+func (e errBodyUnread) Error() string { return "read the request body: " + e.err.Error() }
+func (e errBodyUnread) Unwrap() error { return e.err }
+
+// timeout reports whether the server's read timeout ended the body.
+func (e errBodyUnread) timeout() bool {
+	var ne net.Error
+	return errors.As(e.err, &ne) && ne.Timeout()
 }
 
 // decodeStrict decodes a JSON object into v, rejecting unknown fields, so a
