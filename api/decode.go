@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,6 +18,10 @@ import (
 // anything that is not UTF-8.
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if err != nil && !errors.As(err, &mbe) {
+		return nil, errBodyUnread{err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -25,12 +31,29 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// errBodyUnread is a request body that did not arrive whole: the client
+// sent it too slowly for the server's read timeout, or went away. The
+// client's doing, not the server's: a 408 or a 400, logged as a warning.
+type errBodyUnread struct{ err error }
+
+func (e errBodyUnread) Error() string { return "read the request body: " + e.err.Error() }
+func (e errBodyUnread) Unwrap() error { return e.err }
+
+// timeout reports whether the server's read timeout ended the body.
+func (e errBodyUnread) timeout() bool {
+	var ne net.Error
+	return errors.As(e.err, &ne) && ne.Timeout()
+}
+
 // decodeStrict decodes a JSON object into v, rejecting unknown fields, so a
 // misspelt field is an error instead of a silently ignored value. An empty
 // body decodes as {}.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	if err := checkMembers(body, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -66,65 +89,17 @@ func decodeStrict(body []byte, v any) error {
 }
 
 // pathAt names the JSON value that ends at byte offset of body the way
-// validation errors name fields: "participants[1].name". (encoding/json's
-// own UnmarshalTypeError.Field leaves out array indexes.)
+// validation errors name fields: "participants[1].name".
 func pathAt(body []byte, offset int64) string {
-	type level struct {
-		array bool
-		index int    // next element's index, in an array
-		key   string // the current member's name, in an object
-		inKey bool   // the next string token is a member name
-	}
-	var stack []level
-	path := func() string {
-		var b strings.Builder
-		for _, l := range stack {
-			if l.array {
-				fmt.Fprintf(&b, "[%d]", l.index-1)
-			} else {
-				if b.Len() > 0 {
-					b.WriteByte('.')
-				}
-				b.WriteString(l.key)
-			}
-		}
-		return b.String()
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	w := newJSONWalk(body, nil)
 	last := ""
 	for {
-		start := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil || start >= offset {
+		s, err := w.step()
+		if err != nil || s.start >= offset {
 			return last
 		}
-		if n := len(stack); n > 0 {
-			top := &stack[n-1]
-			if key, ok := tok.(string); ok && top.inKey {
-				top.key, top.inKey = key, false
-				continue
-			}
-			if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-				stack = stack[:n-1]
-				if len(stack) > 0 && !stack[len(stack)-1].array {
-					stack[len(stack)-1].inKey = true
-				}
-				continue
-			}
-			if top.array {
-				top.index++
-			}
-		}
-		last = path()
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, level{inKey: true})
-		case json.Delim('['):
-			stack = append(stack, level{array: true})
-		default:
-			if n := len(stack); n > 0 && !stack[n-1].array {
-				stack[n-1].inKey = true
-			}
+		if !s.key && !s.close {
+			last = s.path
 		}
 	}
 }
@@ -141,15 +116,24 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
-// parseIfMatch reads an If-Match header carrying a version ETag ("3").
-// It returns 0 when the header is absent or "*".
+// parseIfMatch reads an If-Match header carrying a version ETag: "3",
+// W/"3" or a bare 3. It returns 0 when the header is absent or "*".
+// Anything else ("""3""", "+3", a list) is refused rather than read as
+// some version it might mean.
 func parseIfMatch(h string) (int, error) {
 	h = strings.TrimSpace(h)
 	if h == "" || h == "*" {
 		return 0, nil
 	}
-	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
-	if err != nil || v < 1 {
+	tag := strings.TrimPrefix(h, "W/")
+	if inner, ok := strings.CutPrefix(tag, `"`); ok {
+		tag, ok = strings.CutSuffix(inner, `"`)
+		if !ok {
+			tag = "" // an opening quote without its closing one
+		}
+	}
+	v, err := strconv.Atoi(tag)
+	if err != nil || v < 1 || strings.Trim(tag, "0123456789") != "" {
 		return 0, invalid("If-Match", `must be the ETag of a version, such as "3"`)
 	}
 	return v, nil

@@ -35,6 +35,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
 		return // the client has gone
 	}
+	var unread errBodyUnread
+	if errors.As(err, &unread) {
+		// A client too slow for the read timeout, or gone: nothing is
+		// wrong here, and the answer may not even reach it.
+		s.logger.Warn("request body not received", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Connection", "close")
+		if unread.timeout() {
+			writeProblem(w, http.StatusRequestTimeout, "the request body did not arrive within the server's read timeout")
+		} else {
+			writeProblem(w, http.StatusBadRequest, "the request body did not arrive whole")
+		}
+		return
+	}
 	if events.Transient(err) {
 		// No leader, no connection, a full disk, a read nobody answered in
 		// time: the client may retry; the operator sees it in the log.

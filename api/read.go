@@ -115,6 +115,11 @@ func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 	v := r.URL.Query()
 	q := projections.Query{Type: k.aggType, Cursor: v.Get("cursor"), Person: v.Get(k.person)}
 	var f events.Fields
+	for _, name := range []string{"country", k.person, "kind", "status"} {
+		if len(v[name]) > projections.MaxFilterValues {
+			f.Add(name, "is given %d times; a list takes at most %d values of each filter", len(v[name]), projections.MaxFilterValues)
+		}
+	}
 	for _, p := range []struct {
 		name string
 		date *string
@@ -315,12 +320,12 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		flusher, _ := w.(http.Flusher)
-		n := 0
+		n := 0 // events sent, or being sent
 		err := s.log.Scan(r.Context(), after, filter, func(st events.Stored) error {
+			n++
 			if err := enc.Encode(st.Envelope); err != nil {
 				return err
 			}
-			n++
 			if flusher != nil && n%256 == 0 {
 				flusher.Flush()
 			}
@@ -329,8 +334,14 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		})
-		if err != nil {
-			s.logger.Warn("event stream ended early", "err", err)
+		switch {
+		case err != nil && n == 0:
+			// Nothing is sent yet: the status can still say what went
+			// wrong (an overloaded store is a 503, not an empty 200).
+			w.Header().Del("Content-Type")
+			s.writeError(w, r, err)
+		case err != nil:
+			s.logger.Warn("event stream ended early", "err", err, "sent", n)
 		}
 		return
 	}

@@ -157,6 +157,12 @@ func (h *Handler) ServeNamed(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, error) {
 	v := r.URL.Query()
 	var f events.Fields
+	for _, name := range []string{"country", "participant", "kind", "status"} {
+		if len(v[name]) > projections.MaxFilterValues {
+			f.Add(name, "is given %d times; a feed takes at most %d values of each filter", len(v[name]), projections.MaxFilterValues)
+			delete(v, name)
+		}
+	}
 	req := request{name: name}
 	q := &req.query
 	if fixed != nil {

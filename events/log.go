@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -392,6 +393,9 @@ func (l *Log) Scan(ctx context.Context, after uint64, f ReadFilter, fn func(Stor
 	subject, err := f.Subject()
 	if err != nil {
 		return err
+	}
+	if after == math.MaxUint64 {
+		return nil // nothing comes after the last sequence there can be (and after+1 would be 0: from the start)
 	}
 	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{subject},

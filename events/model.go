@@ -68,7 +68,12 @@ func (f *Fields) country(field, v string, required bool) string {
 	return v
 }
 
-// line validates a single-line text field: trimmed, no control characters.
+// line validates a single-line text field: trimmed, no control characters,
+// no line or paragraph separator (U+2028, U+2029: a line break to many
+// readers, in JavaScript and in mail), and no bidirectional embedding,
+// override or isolate (U+202A–U+202E, U+2066–U+2069), which make a name
+// display as another text than it is in calendars and alerts. It is
+// part of deciding a command, so it holds whichever way a command came in.
 func (f *Fields) line(field, v string, required bool) string {
 	v = strings.TrimSpace(v)
 	switch {
@@ -78,8 +83,18 @@ func (f *Fields) line(field, v string, required bool) string {
 		f.Add(field, "is longer than %d characters", maxLine)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		f.Add(field, "must be one line without control characters")
+	case strings.IndexFunc(v, lineBreaking) >= 0:
+		r, _ := utf8.DecodeRuneInString(v[strings.IndexFunc(v, lineBreaking):])
+		f.Add(field, "must be one line without line separators or bidirectional controls (has U+%04X)", r)
 	}
 	return v
+}
+
+// lineBreaking reports a character that breaks a line or reorders the
+// text around it: the separators and bidirectional formatting characters
+// that line refuses.
+func lineBreaking(r rune) bool {
+	return r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // text validates a free-text field that may span lines.

@@ -53,6 +53,12 @@ const (
 	MaxLimit     = 1000
 )
 
+// MaxFilterValues bounds each of a query's lists (Countries, People,
+// Kinds, Statuses). Every country and every person is a term of an OR in
+// the SQL, and SQLite refuses an expression deeper than 1000 terms; the
+// edges refuse a longer list as invalid input before it gets here.
+const MaxFilterValues = 100
+
 // List returns one page of engagements matching q, ordered by start.
 func (db *DB) List(ctx context.Context, q Query) (Page, error) {
 	db.mu.RLock()

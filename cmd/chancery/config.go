@@ -362,6 +362,15 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 		if err := f.Filter.validate(file, root, "feeds", i); err != nil {
 			return err
 		}
+		for _, l := range []struct {
+			key  string
+			list []string
+		}{{"countries", f.Filter.Countries}, {"participants", f.Filter.Participants}, {"kinds", f.Filter.Kinds}} {
+			if len(l.list) > projections.MaxFilterValues {
+				return configError(file, lineOf(root, "feeds", fmt.Sprint(i), "filter", l.key), fmt.Sprintf("feeds[%d].filter.%s", i, l.key),
+					"has %d values; a feed takes at most %d", len(l.list), projections.MaxFilterValues)
+			}
+		}
 	}
 	return c.validateNotifier(file, root)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/emersion/go-ical"
 
 	"github.com/chancery/chancery/internal/icalcheck"
+	"github.com/chancery/chancery/projections"
 )
 
 // The iCalendar feeds as subscribers reach them: the whole service runs
@@ -509,5 +511,50 @@ func TestFeedKeepsRecentCancellationsOnly(t *testing.T) {
 	checkFeed(t, r, want)
 	if bytes.Contains(r.raw, []byte(gone)) {
 		t.Fatal("a meeting cancelled 40 days ago is still in the feed")
+	}
+}
+
+func TestListFiltersTakeAtMostTheCapOfValues(t *testing.T) {
+	s := startFeedService(t)
+	recordFeedSeed(t, s)
+	// repeat is name=value n times, as a query string.
+	repeat := func(name, value string, n int) string {
+		return strings.TrimSuffix(strings.Repeat(name+"="+value+"&", n), "&")
+	}
+	over := projections.MaxFilterValues + 1
+	for _, tc := range []struct{ path, field string }{
+		{"/calendar.ics?" + repeat("participant", "Lavrov", 1000), "participant"},
+		{"/calendar.ics?" + repeat("country", "RS", 1000), "country"},
+		{"/calendar.ics?" + repeat("participant", "Lavrov", over), "participant"},
+		{"/calendar.ics?" + repeat("kind", "talks", over), "kind"},
+		{"/calendar.ics?" + repeat("status", "held", over), "status"},
+		{"/feeds/serbia.ics?" + repeat("status", "held", over), "status"},
+		{"/api/v1/meetings?" + repeat("country", "RS", 1000), "country"},
+		{"/api/v1/meetings?" + repeat("participant", "Lavrov", over), "participant"},
+		{"/api/v1/visits?" + repeat("visitor", "Putin", over), "visitor"},
+		{"/api/v1/visits?" + repeat("status", "completed", over), "status"},
+	} {
+		r := s.feed("GET", tc.path)
+		if r.status != 400 || !slices.Contains(r.fieldErrors(), tc.field) {
+			t.Errorf("%.60s…: status %d %s, want 400 naming %q", tc.path, r.status, r.raw, tc.field)
+		}
+	}
+	// At the cap, the feed is served: the cap is within what SQLite takes.
+	r := s.feed("GET", "/calendar.ics?from=2019-01-01&"+repeat("participant", "Lavrov", projections.MaxFilterValues)+"&"+repeat("country", "RS", projections.MaxFilterValues))
+	if r.status != 200 || !bytes.Contains(r.raw, []byte("Lavrov")) {
+		t.Errorf("feed at the cap: status %d %.300s", r.status, r.raw)
+	}
+}
+
+func TestDocsGiveTheFilterCap(t *testing.T) {
+	want := fmt.Sprintf("at most %d values", projections.MaxFilterValues)
+	for _, doc := range []string{"../../docs/api.md", "../../docs/configuration.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s does not say %q", doc, want)
+		}
 	}
 }

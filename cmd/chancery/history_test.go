@@ -171,6 +171,20 @@ func TestEventLogPagesAndStreamsInStreamOrder(t *testing.T) {
 	}
 }
 
+func TestEventLogAfterTheLastPossibleSequenceIsAnEmptyPage(t *testing.T) {
+	s := startService(t, t.TempDir())
+	s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	for _, after := range []string{"18446744073709551615", "18446744073709551614", "999"} {
+		r := s.do("GET", "/api/v1/events?after="+after, nil).must(t, 200)
+		if len(r.list("events")) != 0 || !bytes.Contains(r.raw, []byte(`"next_after":`+after+`}`)) {
+			t.Errorf("after=%s: %s, want no events and next_after %s", after, r.raw, after)
+		}
+		if r := s.do("GET", "/api/v1/events?after="+after, nil, "Accept", "application/x-ndjson").must(t, 200); len(r.raw) != 0 {
+			t.Errorf("after=%s as ndjson: %q, want nothing", after, r.raw)
+		}
+	}
+}
+
 func TestReadsWaitForMinPositionAndGiveUpClearly(t *testing.T) {
 	s := startService(t, t.TempDir())
 	w := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)

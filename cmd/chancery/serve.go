@@ -126,6 +126,9 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if err := os.MkdirAll(o.data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	if err := writable(o.data, filepath.Join(o.data, "nats")); err != nil {
+		return nil, err
+	}
 	tokens, err := apiTokens(o.data, cfg, getenv, logger)
 	if err != nil {
 		return nil, err
@@ -307,6 +310,27 @@ func (a *app) close() error {
 		errs = append(errs, a.db.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// writable checks that each of dirs that exists takes a new file. A data
+// directory on a read-only filesystem (or one the process may not write)
+// otherwise surfaces as an embedded NATS server that never becomes ready,
+// after a 30 s wait, and a message that does not say why. Permissions are
+// not asked, but a file made: they say nothing of a read-only mount, nor
+// to root.
+func writable(dirs ...string) error {
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		f, err := os.CreateTemp(dir, ".write-check-*")
+		if err != nil {
+			return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return nil
 }
 
 // apiTokens gathers the bearer tokens: CHANCERY_API_TOKEN, the config's

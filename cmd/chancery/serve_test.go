@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -367,6 +369,15 @@ func TestBadInputIsRejectedNamingTheFieldAndStoresNothing(t *testing.T) {
 		change(m)
 		return m
 	}
+	// rawTalks is the talks' JSON with old replaced by new: for what a map
+	// cannot say (a key twice, an escape).
+	rawTalks := func(old, new string) []byte {
+		b, _ := json.Marshal(seedTalks())
+		if !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("%s not in %s", old, b)
+		}
+		return bytes.Replace(b, []byte(old), []byte(new), 1)
+	}
 	for _, tc := range []struct {
 		name    string
 		method  string
@@ -389,6 +400,20 @@ func TestBadInputIsRejectedNamingTheFieldAndStoresNothing(t *testing.T) {
 		}), nil, 400, "participants[0].country"},
 		{"empty title", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["title"] = "   " }), nil, 400, "title"},
 		{"title with a line break", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["title"] = "Talks\r\nBEGIN:VEVENT" }), nil, 400, "title"},
+		{"key given twice", "POST", "/api/v1/meetings", rawTalks(`"title":`, `"title":"Other talks","title":`), nil, 400, "title"},
+		{"key in another case", "POST", "/api/v1/meetings", rawTalks(`"title":`, `"TITLE":`), nil, 400, "TITLE"},
+		{"nested key in another case", "POST", "/api/v1/meetings", rawTalks(`"city":`, `"City":`), nil, 400, "location.City"},
+		{"escaped lone surrogate", "POST", "/api/v1/meetings", rawTalks(`"title":"`, `"title":"\ud800`), nil, 400, "title"},
+		{"escaped lone low surrogate in a list", "POST", "/api/v1/meetings", rawTalks(`"name":"Aleksandar`, `"name":"\udc00Aleksandar`), nil, 400, "participants[1].name"},
+		{"number too large for any type", "POST", "/api/v1/meetings", rawTalks(`"title":"Lavrov–Vulin talks"`, `"title":1e999`), nil, 400, "title"},
+		{"title with a right-to-left override", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["title"] = "Talks \u202eniluV" }), nil, 400, "title"},
+		{"title with an isolate", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["title"] = "Talks \u2067X\u2069" }), nil, 400, "title"},
+		{"name with a line separator", "POST", "/api/v1/meetings", with(func(m map[string]any) {
+			m["participants"] = []map[string]any{{"name": "Sergey\u2028Lavrov", "country": "RU"}}
+		}), nil, 400, "participants[0].name"},
+		{"city with a paragraph separator", "POST", "/api/v1/meetings", with(func(m map[string]any) {
+			m["location"] = map[string]any{"city": "Mos\u2029cow", "country": "RU"}
+		}), nil, 400, "location.city"},
 		{"unknown field", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["timezon"] = "UTC" }), nil, 400, "timezon"},
 		{"wrong type", "POST", "/api/v1/meetings", with(func(m map[string]any) { m["participants"] = "Lavrov" }), nil, 400, "participants"},
 		{"wrong type in a list", "POST", "/api/v1/meetings", with(func(m map[string]any) {
@@ -411,6 +436,8 @@ func TestBadInputIsRejectedNamingTheFieldAndStoresNothing(t *testing.T) {
 		{"unknown command", "POST", "/api/v1/meetings/" + liveID + "/teleport", map[string]any{}, nil, 404, ""},
 		{"stale If-Match", "POST", "/api/v1/meetings/" + liveID + "/cancel", map[string]any{}, []string{"If-Match", `"7"`}, 412, ""},
 		{"malformed If-Match", "POST", "/api/v1/meetings/" + liveID + "/cancel", map[string]any{}, []string{"If-Match", "yesterday"}, 400, "If-Match"},
+		{"If-Match in triple quotes", "POST", "/api/v1/meetings/" + liveID + "/cancel", map[string]any{}, []string{"If-Match", `"""1"""`}, 400, "If-Match"},
+		{"If-Match with a sign", "POST", "/api/v1/meetings/" + liveID + "/cancel", map[string]any{}, []string{"If-Match", `"+1"`}, 400, "If-Match"},
 		{"bad list country", "GET", "/api/v1/meetings?country=Serbia", nil, nil, 400, "country"},
 		{"bad list window", "GET", "/api/v1/visits?from=22.08.2022", nil, nil, 400, "from"},
 		{"bad limit", "GET", "/api/v1/meetings?limit=0", nil, nil, 400, "limit"},
