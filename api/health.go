@@ -2,14 +2,22 @@ package api
 
 import (
 	"net/http"
+	"time"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz reports ready when NATS is reachable and the read model has applied
-// every event the stream holds.
+// DefaultReadyMaxLag is how long the read model may leave a known event
+// unapplied and still be ready.
+const DefaultReadyMaxLag = 5 * time.Second
+
+// readyz reports ready when NATS is connected and the read model lags the
+// stream by less than the configured bound. It answers from what the
+// service already knows (the connection's state, the projector's last probe
+// of the stream), never by asking NATS, so it answers at once even during
+// an election. A client that must read its own writes passes min_position.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{}
 	ready := true
@@ -21,15 +29,21 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			body["nats"] = "connected"
 		}
 	}
-	pos, last, err := s.projector.Lag(r.Context())
-	body["position"] = pos
-	if err != nil {
+	h := s.projector.Health(s.now())
+	body["position"] = h.Position
+	body["stream_last_seq"] = h.StreamSeq
+	body["lag_seconds"] = h.Lag.Seconds()
+	body["max_lag_seconds"] = s.maxLag.Seconds()
+	if h.Lag >= s.maxLag {
 		ready = false
-		body["stream"] = err.Error()
-	} else {
-		body["stream_last_seq"] = last
-		if pos < last {
-			ready = false
+		body["read_model"] = "behind the stream for " + h.Lag.Round(time.Millisecond).String()
+	}
+	if h.ProbeErr != nil {
+		// Reads are served while the stream cannot be asked (an election):
+		// say so, without turning every replica unready at once.
+		body["stream"] = h.ProbeErr.Error()
+		if !h.ProbedAt.IsZero() {
+			body["stream_answered_seconds_ago"] = s.now().Sub(h.ProbedAt).Round(time.Millisecond).Seconds()
 		}
 	}
 	if err := s.projector.Err(); err != nil {
@@ -46,6 +60,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !ready {
 		status = http.StatusServiceUnavailable
 		body["status"] = "not ready"
+		w.Header().Set("Retry-After", RetryAfter)
 	}
 	writeJSON(w, status, body)
 }

@@ -29,6 +29,11 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// MinPositionWait bounds how long a read waits for ?min_position.
 	MinPositionWait time.Duration
+	// ReadyMaxLag is how long the read model may leave a known event
+	// unapplied and still answer /readyz 200 (DefaultReadyMaxLag when 0).
+	ReadyMaxLag time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Server is the HTTP API.
@@ -45,6 +50,8 @@ type Server struct {
 	logger     *slog.Logger
 	ready      func(ctx context.Context) error
 	wait       time.Duration
+	maxLag     time.Duration
+	now        func() time.Time
 	mux        *http.ServeMux
 }
 
@@ -57,10 +64,17 @@ func New(cfg Config) *Server {
 		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
 		deliveries: cfg.Deliveries, metrics: cfg.Metrics, snapshots: cfg.Snapshots,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
+		maxLag: cfg.ReadyMaxLag, now: cfg.Now,
 		mux: http.NewServeMux(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.maxLag <= 0 {
+		s.maxLag = DefaultReadyMaxLag
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.wait <= 0 {
 		s.wait = 5 * time.Second

@@ -494,7 +494,7 @@ func (n *Notifier) listen(ctx context.Context, c jetstream.Consumer) {
 			return
 		}
 		m.Ack()
-	})
+	}, events.PullOptions(500)...)
 	if err != nil {
 		n.log.Error("change listener stopped", "err", err)
 		return

@@ -322,7 +322,7 @@ func (q *Queue) Work(ctx context.Context, workers int, s Sender) error {
 		case msgs <- m:
 		case <-ctx.Done():
 		}
-	}, jetstream.PullMaxMessages(max(workers, 1)))
+	}, events.PullOptions(max(workers, 1))...)
 	if err != nil {
 		return fmt.Errorf("delivery consume: %w", err)
 	}

@@ -45,6 +45,7 @@ type Projector struct {
 	pos     uint64
 	changed chan struct{} // closed and replaced whenever pos moves
 	err     error         // why Run stopped, if it failed
+	lag     lagState
 }
 
 // NewProjector returns a projector for db that reads stream.
@@ -106,6 +107,7 @@ func (p *Projector) advance(pos uint64, err error) {
 	p.err = err
 	if err == nil {
 		p.pos = pos
+		p.lag.applied(pos)
 	}
 	close(p.changed)
 	p.changed = make(chan struct{})
@@ -171,7 +173,7 @@ func (p *Projector) run(ctx context.Context) error {
 		case msgs <- m:
 		case <-ctx.Done():
 		}
-	}, jetstream.PullMaxMessages(maxBatch))
+	}, events.PullOptions(maxBatch)...)
 	if err != nil {
 		return fmt.Errorf("projector consume: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -30,6 +31,20 @@ type Config struct {
 	Feeds       []FeedConfig       `yaml:"feeds"`
 	Calendar    CalendarConfig     `yaml:"calendar"`
 	Snapshots   SnapshotsConfig    `yaml:"snapshots"`
+	Readiness   ReadinessConfig    `yaml:"readiness"`
+}
+
+// ReadinessConfig says when /readyz answers 200.
+type ReadinessConfig struct {
+	// MaxLag is how long the read model may leave an event it knows of
+	// unapplied and still be ready, as a Go duration ("5s"). Empty: 5s.
+	MaxLag string `yaml:"max_lag"`
+}
+
+// maxLag returns readiness.max_lag, or 0 for the default.
+func (c *Config) maxLag() time.Duration {
+	d, _ := time.ParseDuration(c.Readiness.MaxLag)
+	return d
 }
 
 // SnapshotsConfig bounds the point-in-time read models that ?as_of= replays:
@@ -339,6 +354,11 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	}{{"builds", int64(c.Snapshots.Builds)}, {"cache_mib", c.Snapshots.CacheMiB}, {"files", int64(c.Snapshots.Files)}} {
 		if n.val < 0 || n.val > 1<<20 {
 			return configError(file, lineOf(root, "snapshots", n.key), "snapshots."+n.key, "must be a positive number (0 or absent: the default)")
+		}
+	}
+	if c.Readiness.MaxLag != "" {
+		if d, err := time.ParseDuration(c.Readiness.MaxLag); err != nil || d <= 0 {
+			return configError(file, lineOf(root, "readiness", "max_lag"), "readiness.max_lag", "must be a positive duration such as 5s")
 		}
 	}
 	feedNames := map[string]bool{}

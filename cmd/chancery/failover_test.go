@@ -123,6 +123,33 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 		})
 	}
 
+	// A load balancer polls /readyz meanwhile, giving up after a second.
+	type poll struct {
+		status int
+		err    error
+	}
+	var polls []poll
+	var poller sync.WaitGroup
+	poller.Go(func() {
+		lb := &http.Client{Timeout: time.Second}
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			res, err := lb.Get(svc.base + "/readyz")
+			p := poll{err: err}
+			if err == nil {
+				p.status = res.StatusCode
+				res.Body.Close()
+			}
+			mu.Lock()
+			polls = append(polls, p)
+			mu.Unlock()
+		}
+	})
+
 	time.Sleep(time.Second)
 	killed := time.Now()
 	cluster.Kill(victim)
@@ -143,6 +170,21 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	time.Sleep(6 * time.Second)
 	close(stop)
 	writers.Wait()
+	poller.Wait()
+
+	// Readiness answered every poll within the second, and the replica,
+	// whose read model kept up, stayed ready through the election.
+	unready := 0
+	for _, p := range polls {
+		if p.err != nil {
+			t.Errorf("/readyz: %v", p.err)
+		} else if p.status != http.StatusOK {
+			unready++
+		}
+	}
+	if unready > 0 {
+		t.Errorf("/readyz answered %d of %d polls with 503 during the failover", unready, len(polls))
+	}
 
 	// The first write answered 201 after the election came within 5 s of it.
 	var firstAfter time.Time

@@ -176,6 +176,11 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		a.projector.Keep(pctx, time.Second, 30*time.Second)
 		a.projectorDone <- nil
 	}()
+	clock := o.now
+	if clock == nil {
+		clock = time.Now
+	}
+	go a.projector.Watch(pctx, time.Second, clock)
 	if from, stale := a.db.Stale(); stale {
 		// The old rows keep answering (and following the stream) while the
 		// new ones are built beside them; /readyz shows the progress.
@@ -239,6 +244,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		ReadyMaxLag: cfg.maxLag(), Now: o.now,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))

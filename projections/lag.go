@@ -1,0 +1,101 @@
+package projections
+
+import (
+	"context"
+	"time"
+)
+
+// The read model's lag, for /readyz: how long the oldest event known to be
+// in the stream has waited without being applied. A replica under steady
+// writes is always a few events behind the stream, and that is not
+// unready; a replica whose reader has stalled, or that is replaying a long
+// backlog, is.
+//
+// Watch learns the stream's last sequence once a probe interval, in the
+// background, so that readiness answers at once from what it last learned
+// even while the stream has no leader to ask.
+
+// maxSightings bounds the sightings kept while the read model is behind.
+const maxSightings = 1024
+
+type sighting struct {
+	seq uint64    // the stream's last sequence
+	at  time.Time // when it was seen
+}
+
+type lagState struct {
+	sightings []sighting // in rising seq, each not yet applied when seen
+	probedAt  time.Time  // the last probe that answered
+	probeErr  error      // the last probe's error, nil once one answers
+	last      uint64     // the stream's last sequence at probedAt
+}
+
+// Health is what the projector knows of its own progress.
+type Health struct {
+	Position  uint64        // the last event applied
+	StreamSeq uint64        // the stream's last sequence, as last probed
+	ProbedAt  time.Time     // when the stream last answered a probe (zero: never)
+	ProbeErr  error         // why the last probe failed, if it did
+	Lag       time.Duration // how long the oldest unapplied event seen has waited
+}
+
+// Watch probes the stream's last sequence every interval until ctx ends.
+func (p *Projector) Watch(ctx context.Context, interval time.Duration, now func() time.Time) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		p.probe(ctx, interval, now)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Projector) probe(ctx context.Context, timeout time.Duration, now func() time.Time) {
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, last, err := p.Lag(pctx)
+	at := now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			p.lag.probeErr = err
+		}
+		return
+	}
+	p.lag.probedAt, p.lag.probeErr, p.lag.last = at, nil, last
+	s := p.lag.sightings
+	if last <= p.pos || (len(s) > 0 && last <= s[len(s)-1].seq) {
+		return
+	}
+	if len(s) == maxSightings {
+		// Keep the oldest, which measures the lag; move the newest on.
+		s[len(s)-1] = sighting{last, at}
+		return
+	}
+	p.lag.sightings = append(s, sighting{last, at})
+}
+
+// Health reports the projector's progress at now.
+func (p *Projector) Health(now time.Time) Health {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := Health{Position: p.pos, StreamSeq: max(p.lag.last, p.pos), ProbedAt: p.lag.probedAt, ProbeErr: p.lag.probeErr}
+	if len(p.lag.sightings) > 0 {
+		h.Lag = max(now.Sub(p.lag.sightings[0].at), 0)
+	}
+	return h
+}
+
+// applied forgets the sightings the read model has caught up with; p.mu is
+// held.
+func (l *lagState) applied(pos uint64) {
+	i := 0
+	for i < len(l.sightings) && l.sightings[i].seq <= pos {
+		i++
+	}
+	l.sightings = l.sightings[i:]
+}
