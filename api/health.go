@@ -39,11 +39,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		body["read_model"] = "behind the stream for " + h.Lag.Round(time.Millisecond).String()
 	}
 	if h.ProbeErr != nil {
-		// Reads are served while the stream cannot be asked (an election):
-		// say so, without turning every replica unready at once.
+		// Reads are served while the stream cannot be asked for a moment
+		// (an election takes 5 to 8 s), without turning every replica
+		// unready at once. Silent for longer, the node this replica is
+		// connected to is likely cut off from the rest: its read model
+		// is frozen, and a load balancer should send readers elsewhere.
 		body["stream"] = h.ProbeErr.Error()
-		if !h.ProbedAt.IsZero() {
-			body["stream_answered_seconds_ago"] = s.now().Sub(h.ProbedAt).Round(time.Millisecond).Seconds()
+		silent := s.now().Sub(h.ProbedAt)
+		body["stream_silent_seconds"] = silent.Round(time.Millisecond).Seconds()
+		if !h.ProbedAt.IsZero() && silent > 2*s.maxLag {
+			ready = false
 		}
 	}
 	if err := s.projector.Err(); err != nil {

@@ -25,7 +25,7 @@ type sighting struct {
 
 type lagState struct {
 	sightings []sighting // in rising seq, each not yet applied when seen
-	probedAt  time.Time  // the last probe that answered
+	probedAt  time.Time  // the last probe that answered, or when watching began
 	probeErr  error      // the last probe's error, nil once one answers
 	last      uint64     // the stream's last sequence at probedAt
 }
@@ -34,13 +34,18 @@ type lagState struct {
 type Health struct {
 	Position  uint64        // the last event applied
 	StreamSeq uint64        // the stream's last sequence, as last probed
-	ProbedAt  time.Time     // when the stream last answered a probe (zero: never)
+	ProbedAt  time.Time     // when the stream last answered a probe (or watching began; zero: not watched)
 	ProbeErr  error         // why the last probe failed, if it did
 	Lag       time.Duration // how long the oldest unapplied event seen has waited
 }
 
 // Watch probes the stream's last sequence every interval until ctx ends.
 func (p *Projector) Watch(ctx context.Context, interval time.Duration, now func() time.Time) {
+	p.mu.Lock()
+	if p.lag.probedAt.IsZero() {
+		p.lag.probedAt = now()
+	}
+	p.mu.Unlock()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
