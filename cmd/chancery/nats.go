@@ -35,13 +35,14 @@ type embedded struct {
 	srv      *server.Server
 	user     string
 	password string
+	urlFile  string // the nats.url this process wrote, if it did
 }
 
 // startEmbedded runs nats-server in-process, storing JetStream under
 // dataDir/nats, fsyncing every write (a single node has no replica to fall
 // back on) and listening on loopback only, with a fresh password so that
-// other local users cannot write to the stream. Its client URL goes to
-// dataDir/nats.url (mode 0600) for the other subcommands.
+// other local users cannot write to the stream. The caller holds the data
+// directory's lock.
 func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 	pw := make([]byte, 24)
 	rand.Read(pw)
@@ -74,17 +75,29 @@ func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 		return nil, fmt.Errorf("embedded nats: not ready after 30s (store %s)", opts.StoreDir)
 	}
 	e.srv = srv
-	u, _ := url.Parse(srv.ClientURL())
-	u.User = url.UserPassword(e.user, e.password)
-	if err := os.WriteFile(filepath.Join(dataDir, "nats.url"), []byte(u.String()+"\n"), 0o600); err != nil {
-		srv.Shutdown()
-		return nil, fmt.Errorf("write nats.url: %w", err)
-	}
 	return e, nil
 }
 
-func (e *embedded) shutdown(dataDir string) {
-	os.Remove(filepath.Join(dataDir, "nats.url"))
+// publish writes the server's client URL to dataDir/nats.url (mode 0600),
+// through which the other subcommands attach to a running serve instead of
+// opening the store a second time. Only serve publishes: a tool's server
+// ends with the tool.
+func (e *embedded) publish(dataDir string) error {
+	u, _ := url.Parse(e.srv.ClientURL())
+	u.User = url.UserPassword(e.user, e.password)
+	path := filepath.Join(dataDir, "nats.url")
+	if err := os.WriteFile(path, []byte(u.String()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write nats.url: %w", err)
+	}
+	e.urlFile = path
+	return nil
+}
+
+// shutdown stops the server, removing nats.url if this process wrote it.
+func (e *embedded) shutdown() {
+	if e.urlFile != "" {
+		os.Remove(e.urlFile)
+	}
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }

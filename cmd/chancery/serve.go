@@ -88,6 +88,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 type app struct {
 	opts      serveOptions
 	logger    *slog.Logger
+	lock      *dataLock
 	embedded  *embedded
 	nc        *nats.Conn
 	log       *events.Log
@@ -126,6 +127,12 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if err := os.MkdirAll(o.data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	if a.lock, err = lockForServe(ctx, o.data, logger); err != nil {
+		return nil, err
+	}
+	// Holding the lock, no other serve runs here: a nats.url left by one
+	// that crashed points nowhere.
+	os.Remove(filepath.Join(o.data, "nats.url"))
 	tokens, err := apiTokens(o.data, cfg, getenv, logger)
 	if err != nil {
 		return nil, err
@@ -133,6 +140,9 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 
 	if o.nats.url == "" {
 		if a.embedded, err = startEmbedded(o.data, logger); err != nil {
+			return nil, err
+		}
+		if err := a.embedded.publish(o.data); err != nil {
 			return nil, err
 		}
 		logger.Info("embedded nats started", "store", filepath.Join(o.data, "nats"), "url_file", filepath.Join(o.data, "nats.url"))
@@ -301,11 +311,13 @@ func (a *app) close() error {
 		a.nc.Close()
 	}
 	if a.embedded != nil {
-		a.embedded.shutdown(a.opts.data)
+		a.embedded.shutdown()
 	}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())
 	}
+	a.lock.release()
+	a.lock = nil
 	return errors.Join(errs...)
 }
 

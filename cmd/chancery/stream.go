@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -40,11 +41,12 @@ func (o *natsOptions) register(fs *flag.FlagSet, env func(key, def string) strin
 
 // streamFlags say where a tool finds the event stream: --nats URL, or the
 // data directory of a serve (running: through DATA/nats.url; stopped: by
-// opening its store in-process).
+// opening its store in-process, holding the directory's lock).
 type streamFlags struct {
-	data   string
-	nats   natsOptions
-	stream string
+	command string // the tool's name, which its lock on a data directory shows
+	data    string
+	nats    natsOptions
+	stream  string
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -58,45 +60,52 @@ func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 type streamConn struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
+	lock     *dataLock // held while the tool runs the store itself
 	embedded *embedded
-	data     string
 	via      string // how it connected, for messages
 }
 
-// openStream connects to NATS the way f says.
+// openStream connects to NATS the way f says. Given a data directory, it
+// takes the directory's lock and opens the store itself when nothing runs
+// there; when a serve holds it, it attaches to that serve's server through
+// DATA/nats.url; any other holder (a tool that opened the store) is refused,
+// since one store has one server.
 func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*streamConn, error) {
-	c := &streamConn{data: f.data}
+	c := &streamConn{}
 	o := f.nats
-	switch {
-	case o.url != "":
+	if o.url != "" {
 		c.via = "nats " + redact(o.url)
-	default:
-		// A running serve publishes its embedded server's URL.
-		raw, err := os.ReadFile(filepath.Join(f.data, "nats.url"))
-		if err == nil {
-			o.url = strings.TrimSpace(string(raw))
-			if nc, err := connect(ctx, o, nil, logger); err == nil {
-				c.nc, c.via = nc, "the running service's NATS ("+filepath.Join(f.data, "nats.url")+")"
-				break
-			}
-			o.url = "" // stale: the service is not running
-		}
+	} else {
 		if _, err := os.Stat(filepath.Join(f.data, "nats")); err != nil {
 			return nil, usagef("no event store in %s (give --data DIR of a Chancery service, or --nats URL)", f.data)
 		}
-		if c.embedded, err = startEmbedded(f.data, logger); err != nil {
-			return nil, err
-		}
-		c.via = "the store in " + filepath.Join(f.data, "nats")
-	}
-	if c.nc == nil {
-		nc, err := connect(ctx, o, c.embedded, logger)
+		lock, h, err := tryLockData(f.data, cmp.Or(f.command, "tool"))
 		if err != nil {
-			c.Close()
 			return nil, err
 		}
-		c.nc = nc
+		if lock != nil {
+			c.lock = lock
+			if c.embedded, err = startEmbedded(f.data, logger); err != nil {
+				c.Close()
+				return nil, err
+			}
+			c.via = "the store in " + filepath.Join(f.data, "nats")
+		} else {
+			urlFile := filepath.Join(f.data, "nats.url")
+			raw, err := os.ReadFile(urlFile)
+			if h.command != "serve" || err != nil {
+				return nil, fmt.Errorf("%s is in use by %s, which does not share its event store (no %s); run this again when it has finished, or give --nats URL", f.data, h, urlFile)
+			}
+			o.url = strings.TrimSpace(string(raw))
+			c.via = "the running service's NATS (" + urlFile + ")"
+		}
 	}
+	nc, err := connect(ctx, o, c.embedded, logger)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.nc = nc
 	js, err := jetstream.New(c.nc)
 	if err != nil {
 		c.Close()
@@ -118,14 +127,17 @@ func (c *streamConn) Log(ctx context.Context, stream string, create bool) (*even
 	return events.OpenLog(ctx, c.js, events.LogConfig{Stream: stream})
 }
 
-// Close disconnects, and stops the embedded server if the tool started one.
+// Close disconnects, stops the embedded server if the tool started one,
+// and lets the data directory go.
 func (c *streamConn) Close() {
 	if c.nc != nil {
 		c.nc.Close()
 	}
 	if c.embedded != nil {
-		c.embedded.shutdown(c.data)
+		c.embedded.shutdown()
 	}
+	c.lock.release()
+	c.lock = nil
 }
 
 // quietLogger is the logger of tools: warnings and errors only, on stderr.
@@ -138,7 +150,7 @@ func quietLogger(stderr io.Writer) *slog.Logger {
 func toolFlags(name, usage string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *streamFlags) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	f := &streamFlags{}
+	f := &streamFlags{command: name}
 	f.register(fs, getenv)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, usage+"\n\nFlags:")
