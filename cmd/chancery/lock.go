@@ -90,6 +90,11 @@ func (l *dataLock) release() {
 // errDataInUse is a data directory another serve owns.
 var errDataInUse = errors.New("data directory in use")
 
+// servedBy is the error of a serve started on a directory another owns.
+func servedBy(dir string, h holder) error {
+	return fmt.Errorf("%w: %s is used by %s; stop it first, or give this one its own --data", errDataInUse, dir, h)
+}
+
 // lockForServe takes the data directory for serve. Another serve holding
 // it is an error at once: one process owns a data directory. A tool holding
 // it (one that opened the store while no serve ran) is waited for, with a
@@ -102,7 +107,7 @@ func lockForServe(ctx context.Context, dir string, logger *slog.Logger) (*dataLo
 			return l, err
 		}
 		if h.command == "serve" {
-			return nil, fmt.Errorf("%w: %s is used by %s; stop it first, or give this one its own --data", errDataInUse, dir, h)
+			return nil, servedBy(dir, h)
 		}
 		if h != waitingFor && h.command != "" {
 			logger.Warn("waiting for the data directory: another process has the event store open", "data", dir, "holder", h.String())

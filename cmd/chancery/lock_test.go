@@ -62,7 +62,7 @@ func TestServeWaitsForAToolThatOpenedTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tool, err := openStream(context.Background(), streamFlags{command: "export", data: dir}, quietLogger(os.Stderr))
+	tool, _, err := openStream(context.Background(), streamFlags{command: "export", data: dir}, quietLogger(os.Stderr))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -62,7 +64,9 @@ type streamConn struct {
 	js       jetstream.JetStream
 	lock     *dataLock // held while the tool runs the store itself
 	embedded *embedded
-	via      string // how it connected, for messages
+	ctx      context.Context         // ends when the connection is lost for good
+	lost     context.CancelCauseFunc // ends ctx
+	via      string                  // how it connected, for messages
 }
 
 // openStream connects to NATS the way f says. Given a data directory, it
@@ -70,49 +74,104 @@ type streamConn struct {
 // there; when a serve holds it, it attaches to that serve's server through
 // DATA/nats.url; any other holder (a tool that opened the store) is refused,
 // since one store has one server.
-func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*streamConn, error) {
+//
+// The context it returns ends when the connection is lost for good (see
+// toolReconnectFor); the tool does its work under it, so that it stops
+// instead of waiting forever, and c.Explain says why it stopped.
+func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*streamConn, context.Context, error) {
 	c := &streamConn{}
 	o := f.nats
 	if o.url != "" {
 		c.via = "nats " + redact(o.url)
 	} else {
 		if _, err := os.Stat(filepath.Join(f.data, "nats")); err != nil {
-			return nil, usagef("no event store in %s (give --data DIR of a Chancery service, or --nats URL)", f.data)
+			return nil, nil, usagef("no event store in %s (give --data DIR of a Chancery service, or --nats URL)", f.data)
 		}
 		lock, h, err := tryLockData(f.data, cmp.Or(f.command, "tool"))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if lock != nil {
 			c.lock = lock
 			if c.embedded, err = startEmbedded(f.data, logger); err != nil {
 				c.Close()
-				return nil, err
+				return nil, nil, err
 			}
 			c.via = "the store in " + filepath.Join(f.data, "nats")
 		} else {
 			urlFile := filepath.Join(f.data, "nats.url")
 			raw, err := os.ReadFile(urlFile)
 			if h.command != "serve" || err != nil {
-				return nil, fmt.Errorf("%s is in use by %s, which does not share its event store (no %s); run this again when it has finished, or give --nats URL", f.data, h, urlFile)
+				return nil, nil, fmt.Errorf("%s is in use by %s, which does not share its event store (no %s); run this again when it has finished, or give --nats URL", f.data, h, urlFile)
 			}
 			o.url = strings.TrimSpace(string(raw))
 			c.via = "the running service's NATS (" + urlFile + ")"
 		}
 	}
-	nc, err := connect(ctx, o, c.embedded, logger)
+	ctx, c.lost = context.WithCancelCause(ctx)
+	c.ctx = ctx
+	nc, err := connect(o, c.embedded, logger, boundedReconnect(c.via, logger, c.lost)...)
 	if err != nil {
 		c.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	c.nc = nc
 	js, err := jetstream.New(c.nc)
 	if err != nil {
 		c.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	c.js = js
-	return c, nil
+	return c, ctx, nil
+}
+
+// toolReconnectFor is how long a tool waits for NATS to come back after
+// losing it mid-run before it gives up and says so. Serve waits as long as
+// it takes; a tool has someone waiting for its answer.
+var toolReconnectFor = 30 * time.Second
+
+// errNATSLost is the cause of a tool's context ending because its NATS
+// did not come back within toolReconnectFor.
+var errNATSLost = errors.New("lost the connection to NATS")
+
+// boundedReconnect makes a tool's connection give up toolReconnectFor
+// after it was lost: lost is called with the reason and the connection
+// closes.
+func boundedReconnect(via string, logger *slog.Logger, lost context.CancelCauseFunc) []nats.Option {
+	var mu sync.Mutex
+	var giveUp *time.Timer
+	return []nats.Option{
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if giveUp != nil || nc.IsClosed() {
+				return
+			}
+			logger.Warn("lost NATS; reconnecting", "via", via, "err", err, "giving_up_after", toolReconnectFor)
+			giveUp = time.AfterFunc(toolReconnectFor, func() {
+				lost(fmt.Errorf("%w (%s): not back within %s (last error: %v)", errNATSLost, via, toolReconnectFor, nc.LastError()))
+				nc.Close()
+			})
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			mu.Lock()
+			defer mu.Unlock()
+			if giveUp != nil {
+				giveUp.Stop()
+				giveUp = nil
+			}
+			logger.Warn("NATS is back", "url", nc.ConnectedUrlRedacted())
+		}),
+	}
+}
+
+// Explain returns err, or why the tool's context ended when that is what
+// err comes from: NATS lost for good.
+func (c *streamConn) Explain(err error) error {
+	if cause := context.Cause(c.ctx); err != nil && errors.Is(cause, errNATSLost) && !errors.Is(err, errNATSLost) {
+		return cause
+	}
+	return err
 }
 
 // Log opens the event log; it must exist unless create is set.
@@ -130,6 +189,9 @@ func (c *streamConn) Log(ctx context.Context, stream string, create bool) (*even
 // Close disconnects, stops the embedded server if the tool started one,
 // and lets the data directory go.
 func (c *streamConn) Close() {
+	if c.lost != nil {
+		c.lost(nil)
+	}
 	if c.nc != nil {
 		c.nc.Close()
 	}
