@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chancery/chancery/internal/natstest"
 )
 
 // A second serve on a data directory another serve owns refuses to start,
@@ -104,5 +106,21 @@ func TestServeWaitsForAToolThatOpenedTheStore(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start after the tool finished")
+	}
+}
+
+// A serve on an external NATS publishes no nats.url: a tool given its data
+// directory is refused, pointed at --nats, rather than opening the stale
+// store that may lie in the directory.
+func TestToolOnTheDataOfAServeWithExternalNATSIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "nats"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	ns := natstest.Start(t, "")
+	startService(t, dir, func(o *serveOptions) { o.nats.url = ns.Srv.ClientURL() })
+	code, _, errOut := runCLI(t, context.Background(), nil, "export", "--data", dir)
+	if code != 1 || !strings.Contains(errOut, "chancery serve (pid") || !strings.Contains(errOut, "--nats URL") {
+		t.Errorf("export --data of a serve on external NATS: exit %d, %q; want refused, naming the serve and --nats", code, errOut)
 	}
 }

@@ -101,8 +101,11 @@ func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*strea
 		} else {
 			urlFile := filepath.Join(f.data, "nats.url")
 			raw, err := os.ReadFile(urlFile)
-			if h.command != "serve" || err != nil {
-				return nil, nil, fmt.Errorf("%s is in use by %s, which does not share its event store (no %s); run this again when it has finished, or give --nats URL", f.data, h, urlFile)
+			switch {
+			case h.command != "serve":
+				return nil, nil, fmt.Errorf("%s is in use by %s, which has the event store open and does not share it; run this again when it has finished, or give --nats URL", f.data, h)
+			case err != nil:
+				return nil, nil, fmt.Errorf("%s is in use by %s, which publishes no %s (it is starting, or runs with --nats); try again, or give --nats URL", f.data, h, urlFile)
 			}
 			o.url = strings.TrimSpace(string(raw))
 			c.via = "the running service's NATS (" + urlFile + ")"
