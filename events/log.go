@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -417,9 +418,21 @@ func (l *Log) Scan(ctx context.Context, after uint64, f ReadFilter, fn func(Stor
 		return fmt.Errorf("scan %s: %w", subject, err)
 	}
 	defer it.Stop()
+	// The consumer retries by itself whatever keeps it from delivering (a
+	// stream without a leader, JetStream gone from the server): without a
+	// deadline, a scan with events still pending would wait forever.
+	nctx, stalled := context.WithCancelCause(ctx)
+	defer stalled(nil)
+	var waitingSince atomic.Int64 // unix nanoseconds; 0 while fn runs
+	go watchScan(nctx, &waitingSince, stalled)
 	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+		waitingSince.Store(time.Now().UnixNano())
+		msg, err := it.Next(jetstream.NextContext(nctx))
+		waitingSince.Store(0)
 		if err != nil {
+			if cause := context.Cause(nctx); errors.Is(cause, errScanStalled) {
+				err = cause
+			}
 			return fmt.Errorf("scan %s: %w", subject, err)
 		}
 		meta, err := msg.Metadata()
@@ -445,6 +458,33 @@ func (l *Log) Scan(ctx context.Context, after uint64, f ReadFilter, fn func(Stor
 // scanInactive is how long the server keeps a scan's consumer after its
 // client vanished without deleting it.
 const scanInactive = 30 * time.Second
+
+// scanStall is how long a scan waits for an event the stream says is
+// pending before it gives up with errScanStalled. Time spent in the
+// caller's fn does not count.
+var scanStall = 30 * time.Second
+
+// errScanStalled ends a scan that the stream stopped feeding.
+var errScanStalled = errors.New("scan stalled")
+
+// watchScan ends a scan with errScanStalled once it has waited scanStall for
+// its next event.
+func watchScan(ctx context.Context, waitingSince *atomic.Int64, stalled context.CancelCauseFunc) {
+	tick := time.NewTicker(max(scanStall/8, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if w := waitingSince.Load(); w != 0 && time.Since(time.Unix(0, w)) > scanStall {
+				stalled(&Error{Code: EUNAVAILABLE, cause: errScanStalled, Message: "the stream delivered no event for " +
+					scanStall.String() + " though more are pending (no stream leader, or JetStream unavailable); try again shortly"})
+				return
+			}
+		}
+	}
+}
 
 // DeleteConsumer deletes the server-side consumer behind an ordered
 // consumer, even when ctx has ended. Errors are ignored: the consumer's

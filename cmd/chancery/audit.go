@@ -58,18 +58,19 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // openToolLog connects to the stream the way f says and opens the event
-// log, which must exist.
-func openToolLog(ctx context.Context, f streamFlags, stderr io.Writer) (*streamConn, *events.Log, error) {
-	c, err := openStream(ctx, f, quietLogger(stderr))
+// log, which must exist. The context it returns ends when NATS is lost for
+// good (see openStream).
+func openToolLog(ctx context.Context, f streamFlags, stderr io.Writer) (*streamConn, context.Context, *events.Log, error) {
+	c, ctx, err := openStream(ctx, f, quietLogger(stderr))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	log, err := c.Log(ctx, f.stream, false)
 	if err != nil {
 		c.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, log, nil
+	return c, ctx, log, nil
 }
 
 // auditEntry is one line of the audit log.
@@ -209,7 +210,7 @@ the event names one. See docs/audit.md.`, getenv, stderr)
 		return err
 	}
 
-	c, log, err := openToolLog(ctx, *f, stderr)
+	c, ctx, log, err := openToolLog(ctx, *f, stderr)
 	if err != nil {
 		return err
 	}
@@ -497,7 +498,7 @@ are left out. See docs/audit.md.`, getenv, stderr)
 		return usagef("--format: %q is not text or json", *format)
 	}
 
-	c, log, err := openToolLog(ctx, *f, stderr)
+	c, ctx, log, err := openToolLog(ctx, *f, stderr)
 	if err != nil {
 		return err
 	}

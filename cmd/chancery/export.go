@@ -441,7 +441,7 @@ load it into an empty stream with 'chancery import-events'. See docs/audit.md.`,
 		}
 	}
 
-	c, log, err := openToolLog(ctx, *f, stderr)
+	c, ctx, log, err := openToolLog(ctx, *f, stderr)
 	if err != nil {
 		return err
 	}
@@ -551,7 +551,7 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 			return err
 		}
 	}
-	c, err := openStream(ctx, *f, quietLogger(stderr))
+	c, ctx, err := openStream(ctx, *f, quietLogger(stderr))
 	if err != nil {
 		return err
 	}

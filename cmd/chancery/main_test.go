@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -218,8 +220,14 @@ func TestComposeConfigIsValid(t *testing.T) {
 	}
 	var compose struct {
 		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Build       any               `yaml:"build"`
 			Command     []string          `yaml:"command"`
 			Environment map[string]string `yaml:"environment"`
+			Healthcheck struct {
+				Test []string `yaml:"test"`
+			} `yaml:"healthcheck"`
+			DependsOn dependsOn `yaml:"depends_on"`
 		} `yaml:"services"`
 		Configs map[string]struct {
 			Content string `yaml:"content"`
@@ -262,17 +270,108 @@ func TestComposeConfigIsValid(t *testing.T) {
 		if len(routes) != 3 {
 			t.Errorf("%s routes to %d nodes, want 3", svc, len(routes))
 		}
+		// A health check on the monitoring port the node opens, which a
+		// replica's depends_on waits for.
+		hc := strings.Join(compose.Services[svc].Healthcheck.Test, " ")
+		if opts.HTTPPort == 0 || !strings.Contains(hc, fmt.Sprintf(":%d/healthz", opts.HTTPPort)) {
+			t.Errorf("%s: monitoring port %d, health check %q; want a check of /healthz on that port", svc, opts.HTTPPort, hc)
+		}
+		// The image is the nats-server release the tests run.
+		if img, v := compose.Services[svc].Image, strings.TrimPrefix(natsServerVersion(t), "v"); !strings.HasPrefix(img, "nats:"+v+"-") {
+			t.Errorf("%s: image %q, want nats:%s-… (the nats-server in go.mod)", svc, img, v)
+		}
 	}
 	if len(names) != 3 {
 		t.Errorf("node names %v, want three distinct", names)
 	}
-	// Two Chancery replicas, each given every node.
+	// Two Chancery replicas of one image, each given every node, started
+	// once every node is healthy.
+	images := map[string]bool{}
 	for _, svc := range []string{"chancery-a", "chancery-b"} {
-		u := compose.Services[svc].Environment["CHANCERY_NATS_URL"]
+		s := compose.Services[svc]
+		u := s.Environment["CHANCERY_NATS_URL"]
 		for _, node := range []string{"nats1", "nats2", "nats3"} {
 			if !strings.Contains(u, "nats://"+node+":4222") {
 				t.Errorf("%s: CHANCERY_NATS_URL %q lacks %s", svc, u, node)
 			}
+			if c := s.DependsOn[node].Condition; c != "service_healthy" {
+				t.Errorf("%s: depends on %s with condition %q, want service_healthy", svc, node, c)
+			}
+		}
+		if s.Image == "" || s.Build == nil {
+			t.Errorf("%s: image %q, build %v; want both, so that the replicas share one built image", svc, s.Image, s.Build)
+		}
+		images[s.Image] = true
+	}
+	if len(images) != 1 {
+		t.Errorf("the replicas run images %v, want one", images)
+	}
+	// No default password: every use of NATS_PASSWORD makes compose refuse
+	// to start without it.
+	uses := regexp.MustCompile(`\$\{NATS_PASSWORD([^}]*)\}`).FindAllStringSubmatch(string(raw), -1)
+	if len(uses) < 4 {
+		t.Errorf("NATS_PASSWORD used %d times, want in each node and the replicas", len(uses))
+	}
+	for _, u := range uses {
+		if !strings.HasPrefix(u[1], ":?") {
+			t.Errorf("${NATS_PASSWORD%s} does not require the variable (want ${NATS_PASSWORD:?...})", u[1])
+		}
+	}
+	if strings.Contains(string(raw), "change-me") {
+		t.Error("compose.yaml still names a default password")
+	}
+}
+
+// dependsOn is a service's depends_on, long form (service: {condition: …})
+// or short (a list of services, which waits for nothing but their start).
+type dependsOn map[string]struct {
+	Condition string `yaml:"condition"`
+}
+
+func (d *dependsOn) UnmarshalYAML(n *yaml.Node) error {
+	var short []string
+	if n.Decode(&short) == nil {
+		*d = dependsOn{}
+		for _, s := range short {
+			(*d)[s] = struct {
+				Condition string `yaml:"condition"`
+			}{"service_started"}
+		}
+		return nil
+	}
+	return n.Decode((*map[string]struct {
+		Condition string `yaml:"condition"`
+	})(d))
+}
+
+// natsServerVersion is the nats-server version in go.mod, the one the tests run.
+func natsServerVersion(t *testing.T) string {
+	t.Helper()
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*github\.com/nats-io/nats-server/v2 (v\S+)`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod does not require nats-server")
+	}
+	return string(m[1])
+}
+
+// The build context leaves out the history and a local data directory,
+// which holds the API token and the event store.
+func TestDockerignoreKeepsSecretsOutOfTheImage(t *testing.T) {
+	raw, err := os.ReadFile("../../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(string(raw), "\n") {
+		lines[strings.TrimSpace(l)] = true
+	}
+	for _, want := range []string{".git", "data"} {
+		if !lines[want] {
+			t.Errorf(".dockerignore lacks %q", want)
 		}
 	}
 }

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -35,13 +39,14 @@ type embedded struct {
 	srv      *server.Server
 	user     string
 	password string
+	urlFile  string // the nats.url this process wrote, if it did
 }
 
 // startEmbedded runs nats-server in-process, storing JetStream under
 // dataDir/nats, fsyncing every write (a single node has no replica to fall
 // back on) and listening on loopback only, with a fresh password so that
-// other local users cannot write to the stream. Its client URL goes to
-// dataDir/nats.url (mode 0600) for the other subcommands.
+// other local users cannot write to the stream. The caller holds the data
+// directory's lock.
 func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 	pw := make([]byte, 24)
 	rand.Read(pw)
@@ -74,24 +79,37 @@ func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 		return nil, fmt.Errorf("embedded nats: not ready after 30s (store %s)", opts.StoreDir)
 	}
 	e.srv = srv
-	u, _ := url.Parse(srv.ClientURL())
-	u.User = url.UserPassword(e.user, e.password)
-	if err := os.WriteFile(filepath.Join(dataDir, "nats.url"), []byte(u.String()+"\n"), 0o600); err != nil {
-		srv.Shutdown()
-		return nil, fmt.Errorf("write nats.url: %w", err)
-	}
 	return e, nil
 }
 
-func (e *embedded) shutdown(dataDir string) {
-	os.Remove(filepath.Join(dataDir, "nats.url"))
+// publish writes the server's client URL to dataDir/nats.url (mode 0600),
+// through which the other subcommands attach to a running serve instead of
+// opening the store a second time. Only serve publishes: a tool's server
+// ends with the tool.
+func (e *embedded) publish(dataDir string) error {
+	u, _ := url.Parse(e.srv.ClientURL())
+	u.User = url.UserPassword(e.user, e.password)
+	path := filepath.Join(dataDir, "nats.url")
+	if err := os.WriteFile(path, []byte(u.String()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write nats.url: %w", err)
+	}
+	e.urlFile = path
+	return nil
+}
+
+// shutdown stops the server, removing nats.url if this process wrote it.
+func (e *embedded) shutdown() {
+	if e.urlFile != "" {
+		os.Remove(e.urlFile)
+	}
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }
 
 // connect opens the client connection: in-process to an embedded server,
-// otherwise to the configured URLs with credentials and TLS as given.
-func connect(ctx context.Context, o natsOptions, e *embedded, logger *slog.Logger) (*nats.Conn, error) {
+// otherwise to the configured URLs with credentials and TLS as given. extra
+// options come last, so they override the defaults here.
+func connect(o natsOptions, e *embedded, logger *slog.Logger, extra ...nats.Option) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name("chancery"),
 		nats.MaxReconnects(-1),
@@ -105,7 +123,7 @@ func connect(ctx context.Context, o natsOptions, e *embedded, logger *slog.Logge
 	}
 	if e != nil {
 		opts = append(opts, nats.InProcessServer(e.srv), nats.UserInfo(e.user, e.password))
-		return nats.Connect("", opts...)
+		return nats.Connect("", append(opts, extra...)...)
 	}
 	if o.creds != "" {
 		opts = append(opts, nats.UserCredentials(o.creds))
@@ -120,11 +138,71 @@ func connect(ctx context.Context, o natsOptions, e *embedded, logger *slog.Logge
 		opts = append(opts, nats.ClientCert(o.certFile, o.keyFile))
 	}
 	opts = append(opts, nats.RetryOnFailedConnect(false), nats.Timeout(10*time.Second))
-	nc, err := nats.Connect(strings.TrimSpace(o.url), opts...)
+	nc, err := nats.Connect(strings.TrimSpace(o.url), append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats %s: %w", redact(o.url), err)
 	}
 	return nc, nil
+}
+
+// connectServe connects serve, waiting for NATS as long as it takes (or
+// until ctx ends): a service started before its NATS (compose up, a host
+// booting, a NATS upgrade) stays up, unready, and logs what it waits for,
+// instead of exiting. Attempts back off (reconnectBackoff) between rounds
+// of every URL, and so do the reconnects after a later loss. A server that
+// refuses the credentials twice ends the wait with its error.
+func connectServe(ctx context.Context, o natsOptions, e *embedded, logger *slog.Logger) (*nats.Conn, error) {
+	connected, closed := make(chan struct{}), make(chan struct{})
+	var connectedOnce, closedOnce sync.Once
+	var lastErr atomic.Value // error: the last attempt's
+	nc, err := connect(o, e, logger,
+		nats.RetryOnFailedConnect(true),
+		nats.CustomReconnectDelay(reconnectBackoff),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { lastErr.Store(&err) }),
+		nats.ConnectHandler(func(*nats.Conn) { connectedOnce.Do(func() { close(connected) }) }),
+		nats.ClosedHandler(func(*nats.Conn) { closedOnce.Do(func() { close(closed) }) }),
+	)
+	if err != nil || nc.IsConnected() {
+		return nc, err
+	}
+	url := redact(o.url)
+	why := func() error {
+		if err, _ := lastErr.Load().(*error); err != nil {
+			return *err
+		}
+		return nc.LastError()
+	}
+	logger.Warn("NATS is not reachable yet; waiting for it (the service stays unready meanwhile)", "url", url)
+	for every := 5 * time.Second; ; every = min(2*every, time.Minute) {
+		select {
+		case <-connected:
+			logger.Info("nats connected", "url", nc.ConnectedUrlRedacted())
+			return nc, nil
+		case <-closed:
+			return nil, fmt.Errorf("connect to nats %s: %w", url, cmp.Or(why(), nats.ErrConnectionClosed))
+		case <-ctx.Done():
+			nc.Close()
+			return nil, fmt.Errorf("waiting for nats %s: %w", url, ctx.Err())
+		case <-time.After(every):
+			if !nc.IsConnected() {
+				logger.Warn("still waiting for NATS", "url", url, "err", why())
+			}
+		}
+	}
+}
+
+// The pause between rounds of attempts to reach NATS starts at
+// reconnectFirst and doubles up to reconnectMax (docs/operations.md).
+const (
+	reconnectFirst = 250 * time.Millisecond
+	reconnectMax   = 5 * time.Second
+)
+
+// reconnectBackoff is the pause before the next round of attempts to reach
+// NATS, with a tenth of jitter so that replicas do not knock in step.
+func reconnectBackoff(rounds int) time.Duration {
+	d := min(reconnectFirst<<min(max(rounds-1, 0), 5), reconnectMax)
+	return d + mrand.N(d/10+1)
 }
 
 func redact(raw string) string {

@@ -46,7 +46,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 		return usagef("replay: %s exists (--force overwrites it)", *out)
 	}
 
-	c, err := openStream(ctx, *f, quietLogger(stderr))
+	c, ctx, err := openStream(ctx, *f, quietLogger(stderr))
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	res, err := replayInto(ctx, *out+".partial", l, target, progressBar(stderr))
 	if err != nil {
-		return err
+		return fmt.Errorf("replay stopped at position %d, kept in %s.partial (run the same command again to resume): %w", res.position, *out, c.Explain(err))
 	}
 	if err := os.Rename(*out+".partial", *out); err != nil {
 		return err

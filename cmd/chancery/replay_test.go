@@ -111,12 +111,12 @@ func TestReplayHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-func TestReplayKilledAndRestartedEqualsAnUninterruptedReplay(t *testing.T) {
-	dir := t.TempDir()
-	s := startService(t, dir)
+// recordRounds records n rounds of talks, a quarter of them postponed
+// afterwards, and returns the position of the last event.
+func recordRounds(t *testing.T, s *service, n int) (last uint64) {
+	t.Helper()
 	ctx := context.Background()
-	var last uint64
-	for i := range 1200 { // three batches of up to 1,000, with changes in the second
+	for i := range n {
 		id := events.NewMeetingID(time.Now())
 		_, res, err := events.Execute[events.Meeting](ctx, s.app.log, id, talksCommand(i), events.Meta{Actor: "test", Fresh: true})
 		if err != nil {
@@ -129,6 +129,14 @@ func TestReplayKilledAndRestartedEqualsAnUninterruptedReplay(t *testing.T) {
 		}
 		last = res.Position
 	}
+	return last
+}
+
+func TestReplayKilledAndRestartedEqualsAnUninterruptedReplay(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	ctx := context.Background()
+	last := recordRounds(t, s, 1200) // three batches of up to 1,000, with changes in the second
 
 	out := filepath.Join(t.TempDir(), "replay.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestReplayHelperProcess$")
@@ -286,4 +294,54 @@ func TestServeRebuildsAStaleReadModelInTheBackground(t *testing.T) {
 	}
 	s.do("GET", "/readyz", nil).must(t, 200)
 	assertEqualsRebuild(t, s)
+}
+
+// A replay attached to a running service whose server goes away mid-way
+// fails once NATS has stayed away for toolReconnectFor, saying so, instead
+// of waiting forever; run again against the restarted service, it resumes
+// and ends with the same read model.
+func TestReplayThroughAServiceThatDiesFailsAndARerunResumes(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	last := recordRounds(t, s, 1200)
+
+	defer func(d time.Duration, b int) { toolReconnectFor, projections.ReplayBatch, replayAfterBatch = d, b, nil }(toolReconnectFor, projections.ReplayBatch)
+	toolReconnectFor = time.Second
+	projections.ReplayBatch = 50 // many batches, more than the scan reads ahead, to stop the service between
+	replayAfterBatch = func() { time.Sleep(100 * time.Millisecond) }
+	out := filepath.Join(t.TempDir(), "replay.db")
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stdout, stderr := runCLI(t, context.Background(), nil, "replay", "--data", dir, "--out", out)
+		done <- result{code, stdout, stderr}
+	}()
+	waitUntil(30*time.Second, func() bool { return positionOf(t, out+".partial") > 0 })
+	s.stop()
+
+	select {
+	case r := <-done:
+		if r.code != 1 || !strings.Contains(r.stderr, "lost the connection to NATS") || !strings.Contains(r.stderr, "run the same command again to resume") {
+			t.Fatalf("replay through a service that stopped: exit %d, stderr %q; want exit 1 saying NATS was lost and a rerun resumes", r.code, r.stderr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("replay through a service that stopped did not end")
+	}
+	stoppedAt := positionOf(t, out+".partial")
+	if stoppedAt == 0 || stoppedAt >= last {
+		t.Fatalf("the failed replay's checkpoint is %d, want between 0 and %d", stoppedAt, last)
+	}
+
+	replayAfterBatch = nil
+	s = startService(t, dir)
+	code, stdout, stderr := runCLI(t, context.Background(), nil, "replay", "--data", dir, "--out", out)
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("resumed an interrupted replay at %d", stoppedAt)) {
+		t.Fatalf("rerun: exit %d: %s %s", code, stdout, stderr)
+	}
+	if a, b := digestOf(t, out), digestAt(t, s, last); !maps.Equal(a, b) {
+		t.Errorf("resumed replay differs from the live read model:\n%v\n%v", a, b)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -79,6 +80,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := start(ctx, o, getenv, logger)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			logger.Info("shut down while starting", "reason", err)
+			return nil // a stop asked for while serve waited for NATS or its data directory
+		}
 		return err
 	}
 	return a.wait(ctx)
@@ -88,6 +93,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 type app struct {
 	opts      serveOptions
 	logger    *slog.Logger
+	lock      *dataLock
 	embedded  *embedded
 	nc        *nats.Conn
 	log       *events.Log
@@ -97,14 +103,17 @@ type app struct {
 	snapshots *projections.Snapshots
 	server    *http.Server
 	listener  net.Listener
+	starting  startingHandler // the HTTP handler: a placeholder until the API is built
 
 	cancelProjector context.CancelFunc
 	projectorDone   chan error
 	serveDone       chan error
 }
 
-// start brings the service up: NATS, the event log, the read model and its
-// projector, and the HTTP server. It returns once the service accepts requests.
+// start brings the service up: the data directory's lock, the HTTP
+// listener (answering /healthz, and /readyz with what start waits for),
+// NATS, the event log, the read model and its projector, and the API. It
+// returns once the API serves.
 func start(ctx context.Context, o serveOptions, getenv func(string) string, logger *slog.Logger) (_ *app, err error) {
 	a := &app{opts: o, logger: logger}
 	defer func() {
@@ -129,6 +138,40 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if err := writable(o.data, filepath.Join(o.data, "nats")); err != nil {
 		return nil, err
 	}
+	// Another serve here is refused before anything else, its port included.
+	lock, h, err := tryLockData(o.data, "serve")
+	if err != nil {
+		return nil, err
+	}
+	if lock == nil && h.command == "serve" {
+		return nil, servedBy(o.data, h)
+	}
+	a.lock = lock
+
+	// From here on the process answers /healthz, and /readyz says what it
+	// waits for.
+	if a.listener, err = net.Listen("tcp", o.http); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", o.http, err)
+	}
+	a.server = &http.Server{
+		Handler:           &a.starting,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	a.serveDone = make(chan error, 1)
+	go func() { a.serveDone <- a.server.Serve(a.listener) }()
+
+	if a.lock == nil {
+		a.starting.waitingFor("the data directory, which " + h.String() + " has open")
+		if a.lock, err = lockForServe(ctx, o.data, logger); err != nil {
+			return nil, err
+		}
+	}
+	// Holding the lock, no other serve runs here: a nats.url left by one
+	// that crashed points nowhere.
+	os.Remove(filepath.Join(o.data, "nats.url"))
 	tokens, err := apiTokens(o.data, cfg, getenv, logger)
 	if err != nil {
 		return nil, err
@@ -138,11 +181,16 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		if a.embedded, err = startEmbedded(o.data, logger); err != nil {
 			return nil, err
 		}
+		if err := a.embedded.publish(o.data); err != nil {
+			return nil, err
+		}
 		logger.Info("embedded nats started", "store", filepath.Join(o.data, "nats"), "url_file", filepath.Join(o.data, "nats.url"))
 	}
-	if a.nc, err = connect(ctx, o.nats, a.embedded, logger); err != nil {
+	a.starting.waitingFor("NATS at " + cmp.Or(redact(o.nats.url), "the embedded server"))
+	if a.nc, err = connectServe(ctx, o.nats, a.embedded, logger); err != nil {
 		return nil, err
 	}
+	a.starting.waitingFor("JetStream")
 	js, err := jetstream.New(a.nc)
 	if err != nil {
 		return nil, err
@@ -161,6 +209,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	}); err != nil {
 		return nil, err
 	}
+	a.starting.waitingFor("the read model")
 	dbPath := filepath.Join(o.data, "chancery.db")
 	if a.db, err = projections.Open(ctx, dbPath); err != nil {
 		return nil, err
@@ -189,9 +238,6 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		go a.projector.Rebuild(pctx, a.log)
 	}
 
-	if a.listener, err = net.Listen("tcp", o.http); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", o.http, err)
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -252,15 +298,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			return nil
 		},
 	})
-	a.server = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	a.serveDone = make(chan error, 1)
-	go func() { a.serveDone <- a.server.Serve(a.listener) }()
+	a.starting.serve(handler)
 	logger.Info("chancery serving", "http", "http://"+a.listener.Addr().String(), "data", o.data, "read_model", dbPath, "position", a.projector.Position())
 	return a, nil
 }
@@ -310,11 +348,13 @@ func (a *app) close() error {
 		a.nc.Close()
 	}
 	if a.embedded != nil {
-		a.embedded.shutdown(a.opts.data)
+		a.embedded.shutdown()
 	}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())
 	}
+	a.lock.release()
+	a.lock = nil
 	return errors.Join(errs...)
 }
 

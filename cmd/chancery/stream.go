@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -40,11 +43,12 @@ func (o *natsOptions) register(fs *flag.FlagSet, env func(key, def string) strin
 
 // streamFlags say where a tool finds the event stream: --nats URL, or the
 // data directory of a serve (running: through DATA/nats.url; stopped: by
-// opening its store in-process).
+// opening its store in-process, holding the directory's lock).
 type streamFlags struct {
-	data   string
-	nats   natsOptions
-	stream string
+	command string // the tool's name, which its lock on a data directory shows
+	data    string
+	nats    natsOptions
+	stream  string
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -58,52 +62,119 @@ func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 type streamConn struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
+	lock     *dataLock // held while the tool runs the store itself
 	embedded *embedded
-	data     string
-	via      string // how it connected, for messages
+	ctx      context.Context         // ends when the connection is lost for good
+	lost     context.CancelCauseFunc // ends ctx
+	via      string                  // how it connected, for messages
 }
 
-// openStream connects to NATS the way f says.
-func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*streamConn, error) {
-	c := &streamConn{data: f.data}
+// openStream connects to NATS the way f says. Given a data directory, it
+// takes the directory's lock and opens the store itself when nothing runs
+// there; when a serve holds it, it attaches to that serve's server through
+// DATA/nats.url; any other holder (a tool that opened the store) is refused,
+// since one store has one server.
+//
+// The context it returns ends when the connection is lost for good (see
+// toolReconnectFor); the tool does its work under it, so that it stops
+// instead of waiting forever, and c.Explain says why it stopped.
+func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*streamConn, context.Context, error) {
+	c := &streamConn{}
 	o := f.nats
-	switch {
-	case o.url != "":
+	if o.url != "" {
 		c.via = "nats " + redact(o.url)
-	default:
-		// A running serve publishes its embedded server's URL.
-		raw, err := os.ReadFile(filepath.Join(f.data, "nats.url"))
-		if err == nil {
-			o.url = strings.TrimSpace(string(raw))
-			if nc, err := connect(ctx, o, nil, logger); err == nil {
-				c.nc, c.via = nc, "the running service's NATS ("+filepath.Join(f.data, "nats.url")+")"
-				break
-			}
-			o.url = "" // stale: the service is not running
-		}
+	} else {
 		if _, err := os.Stat(filepath.Join(f.data, "nats")); err != nil {
-			return nil, usagef("no event store in %s (give --data DIR of a Chancery service, or --nats URL)", f.data)
+			return nil, nil, usagef("no event store in %s (give --data DIR of a Chancery service, or --nats URL)", f.data)
 		}
-		if c.embedded, err = startEmbedded(f.data, logger); err != nil {
-			return nil, err
-		}
-		c.via = "the store in " + filepath.Join(f.data, "nats")
-	}
-	if c.nc == nil {
-		nc, err := connect(ctx, o, c.embedded, logger)
+		lock, h, err := tryLockData(f.data, cmp.Or(f.command, "tool"))
 		if err != nil {
-			c.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		c.nc = nc
+		if lock != nil {
+			c.lock = lock
+			if c.embedded, err = startEmbedded(f.data, logger); err != nil {
+				c.Close()
+				return nil, nil, err
+			}
+			c.via = "the store in " + filepath.Join(f.data, "nats")
+		} else {
+			urlFile := filepath.Join(f.data, "nats.url")
+			raw, err := os.ReadFile(urlFile)
+			switch {
+			case h.command != "serve":
+				return nil, nil, fmt.Errorf("%s is in use by %s, which has the event store open and does not share it; run this again when it has finished, or give --nats URL", f.data, h)
+			case err != nil:
+				return nil, nil, fmt.Errorf("%s is in use by %s, which publishes no %s (it is starting, or runs with --nats); try again, or give --nats URL", f.data, h, urlFile)
+			}
+			o.url = strings.TrimSpace(string(raw))
+			c.via = "the running service's NATS (" + urlFile + ")"
+		}
 	}
+	ctx, c.lost = context.WithCancelCause(ctx)
+	c.ctx = ctx
+	nc, err := connect(o, c.embedded, logger, boundedReconnect(c.via, logger, c.lost)...)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	c.nc = nc
 	js, err := jetstream.New(c.nc)
 	if err != nil {
 		c.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	c.js = js
-	return c, nil
+	return c, ctx, nil
+}
+
+// toolReconnectFor is how long a tool waits for NATS to come back after
+// losing it mid-run before it gives up and says so. Serve waits as long as
+// it takes; a tool has someone waiting for its answer.
+var toolReconnectFor = 30 * time.Second
+
+// errNATSLost is the cause of a tool's context ending because its NATS
+// did not come back within toolReconnectFor.
+var errNATSLost = errors.New("lost the connection to NATS")
+
+// boundedReconnect makes a tool's connection give up toolReconnectFor
+// after it was lost: lost is called with the reason and the connection
+// closes.
+func boundedReconnect(via string, logger *slog.Logger, lost context.CancelCauseFunc) []nats.Option {
+	var mu sync.Mutex
+	var giveUp *time.Timer
+	return []nats.Option{
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if giveUp != nil || nc.IsClosed() {
+				return
+			}
+			logger.Warn("lost NATS; reconnecting", "via", via, "err", err, "giving_up_after", toolReconnectFor)
+			giveUp = time.AfterFunc(toolReconnectFor, func() {
+				lost(fmt.Errorf("%w (%s): not back within %s (last error: %v)", errNATSLost, via, toolReconnectFor, nc.LastError()))
+				nc.Close()
+			})
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			mu.Lock()
+			defer mu.Unlock()
+			if giveUp != nil {
+				giveUp.Stop()
+				giveUp = nil
+			}
+			logger.Warn("NATS is back", "url", nc.ConnectedUrlRedacted())
+		}),
+	}
+}
+
+// Explain returns err, or why the tool's context ended when that is what
+// err comes from: NATS lost for good.
+func (c *streamConn) Explain(err error) error {
+	if cause := context.Cause(c.ctx); err != nil && errors.Is(cause, errNATSLost) && !errors.Is(err, errNATSLost) {
+		return cause
+	}
+	return err
 }
 
 // Log opens the event log; it must exist unless create is set.
@@ -118,14 +189,20 @@ func (c *streamConn) Log(ctx context.Context, stream string, create bool) (*even
 	return events.OpenLog(ctx, c.js, events.LogConfig{Stream: stream})
 }
 
-// Close disconnects, and stops the embedded server if the tool started one.
+// Close disconnects, stops the embedded server if the tool started one,
+// and lets the data directory go.
 func (c *streamConn) Close() {
+	if c.lost != nil {
+		c.lost(nil)
+	}
 	if c.nc != nil {
 		c.nc.Close()
 	}
 	if c.embedded != nil {
-		c.embedded.shutdown(c.data)
+		c.embedded.shutdown()
 	}
+	c.lock.release()
+	c.lock = nil
 }
 
 // quietLogger is the logger of tools: warnings and errors only, on stderr.
@@ -138,7 +215,7 @@ func quietLogger(stderr io.Writer) *slog.Logger {
 func toolFlags(name, usage string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *streamFlags) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	f := &streamFlags{}
+	f := &streamFlags{command: name}
 	f.register(fs, getenv)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, usage+"\n\nFlags:")

@@ -30,7 +30,7 @@ func runAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 		return usagef("audit verify: no read model at %s: %v", *dbPath, err)
 	}
 	defer live.Close()
-	c, err := openStream(ctx, *f, quietLogger(stderr))
+	c, ctx, err := openStream(ctx, *f, quietLogger(stderr))
 	if err != nil {
 		return err
 	}

@@ -28,11 +28,18 @@ type Server struct {
 // when the test ends. dir may be empty for a fresh temporary store.
 func Start(tb testing.TB, dir string) *Server {
 	tb.Helper()
+	return StartOn(tb, dir, -1)
+}
+
+// StartOn is Start on a given loopback port (-1 for any), for a client
+// that was told where the server would be before it ran.
+func StartOn(tb testing.TB, dir string, port int) *Server {
+	tb.Helper()
 	if dir == "" {
 		dir = tb.TempDir()
 	}
 	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -90,7 +97,7 @@ type Cluster struct {
 func NewCluster(tb testing.TB, n int) *Cluster {
 	c := &Cluster{tb: tb, ports: make([]int, n), Nodes: make([]*Server, n)}
 	for i := range c.ports {
-		c.ports[i] = freePort(tb)
+		c.ports[i] = FreePort(tb)
 	}
 	return c
 }
@@ -177,7 +184,9 @@ func clusterReady(nodes []*Server) bool {
 	return leaders == 1
 }
 
-func freePort(tb testing.TB) int {
+// FreePort is a loopback port nothing listens on (as long as nobody takes
+// it meanwhile).
+func FreePort(tb testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

@@ -75,12 +75,12 @@ func StartProcessCluster(tb testing.TB, n int) *ProcessCluster {
 	ports := make([]int, n)
 	routes := make([]string, n)
 	for i := range ports {
-		ports[i] = freePort(tb)
+		ports[i] = FreePort(tb)
 		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", ports[i])
 	}
 	for i := range n {
 		p := &Process{Name: fmt.Sprintf("n%d", i+1), Dir: tb.TempDir()}
-		port := freePort(tb)
+		port := FreePort(tb)
 		p.URL = fmt.Sprintf("nats://127.0.0.1:%d", port)
 		p.args = []string{bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", p.Dir,
 			"--name", p.Name, "--cluster_name", "chancery-test",

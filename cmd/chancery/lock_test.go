@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chancery/chancery/internal/natstest"
+)
+
+// A second serve on a data directory another serve owns refuses to start,
+// naming it, and leaves the first one's nats.url and service alone.
+func TestSecondServeOnOneDataDirectoryRefuses(t *testing.T) {
+	dir := t.TempDir()
+	first := startService(t, dir)
+	urlBefore, err := os.ReadFile(filepath.Join(dir, "nats.url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tryStartService(t, dir)
+	if !errors.Is(err, errDataInUse) || !strings.Contains(err.Error(), "chancery serve (pid") {
+		t.Fatalf("second serve on %s: %v; want it refused, naming the serve that owns the directory", dir, err)
+	}
+	if after, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(after) != string(urlBefore) {
+		t.Errorf("nats.url after the refused start: %q, %v; want the first serve's, unchanged", after, err)
+	}
+	first.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+}
+
+// A tool run while serve runs attaches to serve's server through nats.url
+// and leaves the file, which it did not write, in place for the next one.
+func TestToolAttachesToARunningServeAndLeavesItsURL(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	recordSeed(t, s)
+	urlBefore, _ := os.ReadFile(filepath.Join(dir, "nats.url"))
+	for range 2 {
+		code, out, errOut := runCLI(t, context.Background(), nil, "export", "--data", dir)
+		if code != 0 || !strings.Contains(out, `"format":"chancery-export"`) {
+			t.Fatalf("export while serve runs: exit %d: %s", code, errOut)
+		}
+		if after, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(after) != string(urlBefore) {
+			t.Fatalf("nats.url after a tool ran: %q, %v; want serve's, unchanged", after, err)
+		}
+	}
+	s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+}
+
+// A tool run while no serve runs opens the store itself and holds the data
+// directory: a second tool is refused, naming it; a serve started meanwhile
+// waits for it and starts when it is done. The tool removes no nats.url it
+// did not write.
+func TestServeWaitsForAToolThatOpenedTheStore(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	recordSeed(t, s)
+	s.stop()
+	stale := "nats://chancery:stale@127.0.0.1:1\n"
+	if err := os.WriteFile(filepath.Join(dir, "nats.url"), []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tool, _, err := openStream(context.Background(), streamFlags{command: "export", data: dir}, quietLogger(os.Stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tool.Close()
+	if tool.embedded == nil {
+		t.Fatalf("the tool connected through %s; want it to open the store itself", tool.via)
+	}
+	code, _, errOut := runCLI(t, context.Background(), nil, "audit", "log", "--data", dir)
+	if code == 0 || !strings.Contains(errOut, "in use by chancery export (pid") {
+		t.Errorf("a second tool while the first holds the store: exit %d, %q; want it refused, naming the first", code, errOut)
+	}
+
+	type result struct {
+		s   *service
+		err error
+	}
+	started := make(chan result, 1)
+	go func() {
+		s, err := tryStartService(t, dir)
+		started <- result{s, err}
+	}()
+	select {
+	case r := <-started:
+		t.Fatalf("serve started (%v) while a tool had the store open", r.err)
+	case <-time.After(time.Second):
+	}
+	tool.Close()
+	if got, _ := os.ReadFile(filepath.Join(dir, "nats.url")); string(got) != stale {
+		t.Errorf("the tool's exit changed nats.url to %q; only serve writes and removes it", got)
+	}
+	select {
+	case r := <-started:
+		if r.err != nil {
+			t.Fatalf("serve after the tool finished: %v", r.err)
+		}
+		r.s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+		if got, _ := os.ReadFile(filepath.Join(dir, "nats.url")); string(got) == stale {
+			t.Error("serve kept the stale nats.url")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start after the tool finished")
+	}
+}
+
+// A serve on an external NATS publishes no nats.url: a tool given its data
+// directory is refused, pointed at --nats, rather than opening the stale
+// store that may lie in the directory.
+func TestToolOnTheDataOfAServeWithExternalNATSIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "nats"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	ns := natstest.Start(t, "")
+	startService(t, dir, func(o *serveOptions) { o.nats.url = ns.Srv.ClientURL() })
+	code, _, errOut := runCLI(t, context.Background(), nil, "export", "--data", dir)
+	if code != 1 || !strings.Contains(errOut, "chancery serve (pid") || !strings.Contains(errOut, "--nats URL") {
+		t.Errorf("export --data of a serve on external NATS: exit %d, %q; want refused, naming the serve and --nats", code, errOut)
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chancery/chancery/internal/natstest"
+)
+
+// syncBuffer is a bytes.Buffer that a running service may write while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// get answers a GET with its status, or 0 when nothing answers.
+func get(url string) int {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// Serve started before its NATS server does not exit: it answers /healthz,
+// stays unready while it waits (saying so in the log), and serves once the
+// server comes up.
+func TestServeWaitsForNATSThatIsNotUpYet(t *testing.T) {
+	natsPort, httpPort := natstest.FreePort(t), natstest.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		err := run(ctx, []string{"serve", "--data", t.TempDir(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
+			"--nats", fmt.Sprintf("nats://127.0.0.1:%d", natsPort)},
+			func(k string) string { return map[string]string{"CHANCERY_API_TOKEN": testToken}[k] }, nil, &bytes.Buffer{}, &stderr)
+		done <- exitCode(err)
+	}()
+
+	waitUntil(20*time.Second, func() bool { return get(base+"/healthz") == 200 })
+	if code := get(base + "/healthz"); code != 200 {
+		t.Fatalf("/healthz while waiting for NATS: %d, want 200\n%s", code, stderr.String())
+	}
+	// Several rounds of attempts later it is still up, and still unready.
+	time.Sleep(1500 * time.Millisecond)
+	select {
+	case code := <-done:
+		t.Fatalf("serve exited %d with no NATS server yet:\n%s", code, stderr.String())
+	default:
+	}
+	if code := get(base + "/readyz"); code != 503 {
+		t.Errorf("/readyz while waiting for NATS: %d, want 503", code)
+	}
+	if log := stderr.String(); !strings.Contains(log, "waiting for it") || !strings.Contains(log, fmt.Sprintf("127.0.0.1:%d", natsPort)) {
+		t.Errorf("the log does not say serve waits for NATS at its URL:\n%s", log)
+	}
+
+	natstest.StartOn(t, "", natsPort)
+	waitUntil(30*time.Second, func() bool { return get(base+"/readyz") == 200 })
+	if code := get(base + "/readyz"); code != 200 {
+		t.Fatalf("/readyz once NATS is up: %d, want 200\n%s", code, stderr.String())
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/meetings", strings.NewReader(`{"kind":"call","title":"Phone call","start":"2022-08-22T11:00","timezone":"Europe/Belgrade","location":{"country":"RS"}}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("write once NATS is up: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d after shutdown:\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+// The waits the operations guide promises are the ones in the code.
+func TestOperationsDocGivesTheNATSWaits(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(raw)), " ")
+	for _, want := range []string{
+		fmt.Sprintf("tries every URL again after %d ms", reconnectFirst.Milliseconds()),
+		fmt.Sprintf("up to %d s", int(reconnectMax.Seconds())),
+		fmt.Sprintf("tries again for %d seconds", int(toolReconnectFor.Seconds())),
+		fmt.Sprintf("not back within %s", toolReconnectFor),
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/operations.md does not say %q", want)
+		}
+	}
+}
