@@ -55,6 +55,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		ready = false
 		body["projector"] = err.Error()
 	}
+	if err := s.writable(); err != nil {
+		ready = false
+		body["store"] = err.Error()
+	}
 	// A rebuild after a projection upgrade does not make the service
 	// unready: the old read model answers until the new one is swapped in.
 	if rb := s.projector.RebuildStatus(); rb != nil && (rb.Running || rb.Error != "") {

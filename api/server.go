@@ -32,6 +32,10 @@ type Config struct {
 	// ReadyMaxLag is how long the read model may leave a known event
 	// unapplied and still answer /readyz 200 (DefaultReadyMaxLag when 0).
 	ReadyMaxLag time.Duration
+	// Writable says why the event store cannot take writes now (a full
+	// disk), if it cannot; nil means always writable. Writes then answer
+	// 503 at once and /readyz says why.
+	Writable func() error
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -51,6 +55,7 @@ type Server struct {
 	ready      func(ctx context.Context) error
 	wait       time.Duration
 	maxLag     time.Duration
+	writable   func() error
 	now        func() time.Time
 	mux        *http.ServeMux
 }
@@ -64,7 +69,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
 		deliveries: cfg.Deliveries, metrics: cfg.Metrics, snapshots: cfg.Snapshots,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
-		maxLag: cfg.ReadyMaxLag, now: cfg.Now,
+		maxLag: cfg.ReadyMaxLag, now: cfg.Now, writable: cfg.Writable,
 		mux: http.NewServeMux(),
 	}
 	if s.logger == nil {
@@ -75,6 +80,9 @@ func New(cfg Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.writable == nil {
+		s.writable = func() error { return nil }
 	}
 	if s.wait <= 0 {
 		s.wait = 5 * time.Second

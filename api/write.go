@@ -66,6 +66,10 @@ func refusedBeforeAppend(err error) bool {
 // empty id means the command creates a new aggregate.
 func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind, id string, cmd any) {
 	ctx := r.Context()
+	if err := s.writable(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	create := id == ""
 	body, err := readBody(r)
 	if err == nil {

@@ -40,6 +40,7 @@ type embedded struct {
 	user     string
 	password string
 	urlFile  string // the nats.url this process wrote, if it did
+	guard    *storeGuard
 }
 
 // startEmbedded runs nats-server in-process, storing JetStream under
@@ -72,7 +73,8 @@ func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	srv.SetLoggerV2(natsLogger{logger.With("component", "nats")}, false, false, false)
+	e.guard = newStoreGuard(opts.StoreDir)
+	srv.SetLoggerV2(natsLogger{logger.With("component", "nats"), e.guard.noticed}, false, false, false)
 	go srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
@@ -217,14 +219,23 @@ func redact(raw string) string {
 }
 
 // natsLogger sends the embedded server's notices, warnings and errors to slog.
-type natsLogger struct{ l *slog.Logger }
+type natsLogger struct {
+	l       *slog.Logger
+	onError func(msg string) // told of every error, when set
+}
 
 func (n natsLogger) Noticef(format string, v ...any) { n.l.Debug(fmt.Sprintf(format, v...)) }
 func (n natsLogger) Warnf(format string, v ...any)   { n.l.Warn(fmt.Sprintf(format, v...)) }
 func (n natsLogger) Fatalf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
-func (n natsLogger) Errorf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
-func (n natsLogger) Debugf(format string, v ...any)  {}
-func (n natsLogger) Tracef(format string, v ...any)  {}
+func (n natsLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	n.l.Error(msg)
+	if n.onError != nil {
+		n.onError(msg)
+	}
+}
+func (n natsLogger) Debugf(format string, v ...any) {}
+func (n natsLogger) Tracef(format string, v ...any) {}
 
 // startupWait is how long serve waits for JetStream to become available.
 const startupWait = 2 * time.Minute

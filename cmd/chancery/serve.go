@@ -290,7 +290,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		ReadyMaxLag: cfg.maxLag(), Now: o.now,
+		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
@@ -298,9 +298,20 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			return nil
 		},
 	})
+	if a.embedded != nil {
+		go a.embedded.guard.run(pctx, a.embedded, logger)
+	}
 	a.starting.serve(handler)
 	logger.Info("chancery serving", "http", "http://"+a.listener.Addr().String(), "data", o.data, "read_model", dbPath, "position", a.projector.Position())
 	return a, nil
+}
+
+// writable says why the event store cannot take writes now, if it cannot.
+func (a *app) writable() error {
+	if a.embedded == nil {
+		return nil
+	}
+	return a.embedded.guard.Err()
 }
 
 // addr is where the HTTP server listens.

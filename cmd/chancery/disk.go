@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/chancery/chancery/events"
+)
+
+// A full disk. When a write of the embedded server's file store fails
+// (ENOSPC, say), nats-server keeps the error: every later write of that
+// stream fails, silently (the publish is never answered), even once space
+// is freed, until the stream is loaded again. The store guard notices the
+// error as the server logs it, makes writes answer 503 at once and /readyz
+// say why, and, once the disk has room again, restarts JetStream in the
+// embedded server, which loads every stream afresh from disk. Clients stay
+// connected: only JetStream restarts, not the server.
+
+// storeMinFree is the free space the store's file system must have before
+// JetStream is restarted after a write error.
+const storeMinFree = 4 << 20
+
+// storeCheckEvery is how often the guard looks at the free space while the
+// store is failing.
+const storeCheckEvery = 2 * time.Second
+
+type storeGuard struct {
+	dir string // the store's directory
+
+	mu    sync.Mutex
+	err   string // the write error the server reported; empty when writing works
+	since time.Time
+	kick  chan struct{}
+}
+
+func newStoreGuard(dir string) *storeGuard {
+	return &storeGuard{dir: dir, kick: make(chan struct{}, 1)}
+}
+
+// noticed is called with each error the embedded server logs.
+func (g *storeGuard) noticed(msg string) {
+	if !strings.Contains(msg, "Critical write error") && !strings.Contains(msg, "no space left") {
+		return
+	}
+	g.mu.Lock()
+	if g.err == "" {
+		g.err, g.since = msg, time.Now()
+	}
+	g.mu.Unlock()
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Err says why the store cannot write, as an EUNAVAILABLE error, or nil.
+func (g *storeGuard) Err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.err == "" {
+		return nil
+	}
+	return events.Errorf(events.EUNAVAILABLE, "the event store cannot write since %s (%s); free space under %s",
+		g.since.UTC().Format(time.RFC3339), g.err, g.dir)
+}
+
+// run restarts JetStream in e once the failing store's disk has room
+// again, until ctx ends.
+func (g *storeGuard) run(ctx context.Context, e *embedded, logger *slog.Logger) {
+	t := time.NewTicker(storeCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.kick:
+			logger.Error("the event store cannot write: writes answer 503 until the disk has room again", "store", g.dir, "err", g.Err())
+		case <-t.C:
+		}
+		if g.Err() == nil {
+			continue
+		}
+		free, err := freeBytes(g.dir)
+		if err != nil || free < storeMinFree {
+			continue
+		}
+		logger.Warn("the disk has room again; restarting JetStream to reload the store", "store", g.dir, "free_bytes", free)
+		if err := e.restartJetStream(); err != nil {
+			logger.Error("JetStream restart failed; will try again", "err", err)
+			continue
+		}
+		g.mu.Lock()
+		g.err = ""
+		g.mu.Unlock()
+		logger.Info("JetStream restarted; the event store writes again", "store", g.dir)
+	}
+}
+
+// restartJetStream stops JetStream and starts it again with the same
+// configuration: every stream is loaded from disk, without the write
+// error it kept.
+func (e *embedded) restartJetStream() error {
+	cfg := e.srv.JetStreamConfig()
+	if cfg == nil {
+		return fmt.Errorf("JetStream is not enabled")
+	}
+	// The running configuration names the store's jetstream/ directory;
+	// EnableJetStream appends that name itself.
+	cfg.StoreDir = e.guard.dir
+	if err := e.srv.ShutdownJetStream(); err != nil {
+		return fmt.Errorf("stop JetStream: %w", err)
+	}
+	if err := e.srv.EnableJetStream(cfg); err != nil {
+		return fmt.Errorf("start JetStream: %w", err)
+	}
+	return nil
+}
+
+func freeBytes(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
