@@ -29,6 +29,8 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// MinPositionWait bounds how long a read waits for ?min_position.
 	MinPositionWait time.Duration
+	// Limits bound the requests of each token and client address.
+	Limits Limits
 }
 
 // Server is the HTTP API.
@@ -45,6 +47,7 @@ type Server struct {
 	logger     *slog.Logger
 	ready      func(ctx context.Context) error
 	wait       time.Duration
+	limits     *limiter
 	mux        *http.ServeMux
 }
 
@@ -57,7 +60,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
 		deliveries: cfg.Deliveries, metrics: cfg.Metrics, snapshots: cfg.Snapshots,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
-		mux: http.NewServeMux(),
+		limits: newLimiter(cfg.Limits), mux: http.NewServeMux(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -69,7 +72,19 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP is the one way in: every request gets an id (echoed in
+// X-Request-Id), its token resolved once, the rate limits, and one log line.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	began := time.Now()
+	r, c := s.withCaller(r)
+	w := &statusWriter{ResponseWriter: rw}
+	w.Header().Set("X-Request-Id", c.id)
+	defer s.logRequest(r, c, w, began)
+	if ok, wait := s.limits.allow(r, c, began); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeProblem(w, http.StatusTooManyRequests, "too many requests; retry after "+retryAfter(wait)+" s")
+		return
+	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	}
