@@ -30,6 +30,7 @@ type Config struct {
 	Feeds       []FeedConfig       `yaml:"feeds"`
 	Calendar    CalendarConfig     `yaml:"calendar"`
 	Snapshots   SnapshotsConfig    `yaml:"snapshots"`
+	Limits      LimitsConfig       `yaml:"limits"`
 }
 
 // SnapshotsConfig bounds the point-in-time read models that ?as_of= replays:
@@ -340,6 +341,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 		if n.val < 0 || n.val > 1<<20 {
 			return configError(file, lineOf(root, "snapshots", n.key), "snapshots."+n.key, "must be a positive number (0 or absent: the default)")
 		}
+	}
+	if err := c.Limits.validate(file, root); err != nil {
+		return err
 	}
 	feedNames := map[string]bool{}
 	for i, f := range c.Feeds {
