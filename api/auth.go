@@ -47,7 +47,8 @@ func (s *Server) authenticate(r *http.Request) (Token, bool) {
 // require wraps h so that it runs only for a token with at least scope.
 func (s *Server) require(scope string, h func(w http.ResponseWriter, r *http.Request, actor Token)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t, ok := s.authenticate(r)
+		c := s.callerOf(r)
+		t, ok := c.token, c.authd
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="chancery"`)
 			writeProblem(w, http.StatusUnauthorized, "a valid bearer token is required: Authorization: Bearer <token>")

@@ -39,7 +39,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &unread) {
 		// A client too slow for the read timeout, or gone: nothing is
 		// wrong here, and the answer may not even reach it.
-		s.logger.Warn("request body not received", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger.Warn("request body not received", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Connection", "close")
 		if unread.timeout() {
 			writeProblem(w, http.StatusRequestTimeout, "the request body did not arrive within the server's read timeout")
@@ -51,7 +51,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if events.Transient(err) {
 		// No leader, no connection, a full disk, a read nobody answered in
 		// time: the client may retry; the operator sees it in the log.
-		s.logger.Warn("request failed on a transient condition", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger.Warn("request failed on a transient condition", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", RetryAfter)
 		writeProblem(w, http.StatusServiceUnavailable, events.Unavailable(err, "the event store is unavailable").Error())
 		return
@@ -72,7 +72,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, http.StatusRequestEntityTooLarge, "the request body is larger than 1 MiB")
 		return
 	}
-	s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.logger.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	writeProblem(w, http.StatusInternalServerError, "internal error; the server log has the details")
 }
 

@@ -38,6 +38,8 @@ type Config struct {
 	Writable func() error
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Limits bound the requests of each token and client address.
+	Limits Limits
 }
 
 // Server is the HTTP API.
@@ -57,6 +59,7 @@ type Server struct {
 	maxLag     time.Duration
 	writable   func() error
 	now        func() time.Time
+	limits     *limiter
 	mux        *http.ServeMux
 }
 
@@ -70,7 +73,7 @@ func New(cfg Config) *Server {
 		deliveries: cfg.Deliveries, metrics: cfg.Metrics, snapshots: cfg.Snapshots,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
 		maxLag: cfg.ReadyMaxLag, now: cfg.Now, writable: cfg.Writable,
-		mux: http.NewServeMux(),
+		limits: newLimiter(cfg.Limits), mux: http.NewServeMux(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -91,7 +94,19 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP is the one way in: every request gets an id (echoed in
+// X-Request-Id), its token resolved once, the rate limits, and one log line.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	began := time.Now()
+	r, c := s.withCaller(r)
+	w := &statusWriter{ResponseWriter: rw}
+	w.Header().Set("X-Request-Id", c.id)
+	defer s.logRequest(r, c, w, began)
+	if ok, wait := s.limits.allow(r, c, began); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeProblem(w, http.StatusTooManyRequests, "too many requests; retry after "+retryAfter(wait)+" s")
+		return
+	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	}

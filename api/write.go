@@ -243,12 +243,3 @@ func (s *Server) respondWrite(w http.ResponseWriter, k *kind, status int, id str
 	}
 	writeJSON(w, status, body)
 }
-
-// requestID returns the caller's X-Request-Id if it is a sane token.
-func requestID(r *http.Request) string {
-	v := r.Header.Get("X-Request-Id")
-	if len(v) > 128 || strings.IndexFunc(v, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) }) >= 0 {
-		return ""
-	}
-	return v
-}

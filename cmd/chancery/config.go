@@ -32,6 +32,7 @@ type Config struct {
 	Calendar    CalendarConfig     `yaml:"calendar"`
 	Snapshots   SnapshotsConfig    `yaml:"snapshots"`
 	Readiness   ReadinessConfig    `yaml:"readiness"`
+	Limits      LimitsConfig       `yaml:"limits"`
 }
 
 // ReadinessConfig says when /readyz answers 200.
@@ -360,6 +361,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 		if d, err := time.ParseDuration(c.Readiness.MaxLag); err != nil || d <= 0 {
 			return configError(file, lineOf(root, "readiness", "max_lag"), "readiness.max_lag", "must be a positive duration such as 5s")
 		}
+	}
+	if err := c.Limits.validate(file, root); err != nil {
+		return err
 	}
 	feedNames := map[string]bool{}
 	for i, f := range c.Feeds {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ type serveOptions struct {
 	nats   natsOptions
 	config string
 	stream string
+	// logFormat is json or text; empty chooses by whether stderr is a terminal.
+	logFormat string
 
 	// Tests only.
 	now              func() time.Time
@@ -53,6 +56,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&o.http, "http", env("CHANCERY_HTTP", "127.0.0.1:8080"), "HTTP listen address [CHANCERY_HTTP]")
 	o.nats.register(fs, env)
 	fs.StringVar(&o.config, "config", env("CHANCERY_CONFIG", ""), "config file (YAML) [CHANCERY_CONFIG]")
+	fs.StringVar(&o.logFormat, "log-format", env("CHANCERY_LOG_FORMAT", ""), "log format: json or text (default text on a terminal, json otherwise) [CHANCERY_LOG_FORMAT]")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: chancery serve [flags]\n\nRuns the service: NATS JetStream (embedded unless --nats), the SQLite read model and the HTTP API.\n\nFlags:")
 		fs.PrintDefaults()
@@ -69,6 +73,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if _, _, err := net.SplitHostPort(o.http); err != nil {
 		return o, usagef("serve: --http %q: %v", o.http, err)
 	}
+	if o.logFormat != "" && !slices.Contains(logFormats, o.logFormat) {
+		return o, usagef("serve: --log-format %q: not one of %s", o.logFormat, strings.Join(logFormats, ", "))
+	}
 	return o, nil
 }
 
@@ -77,7 +84,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := newLogger(o.logFormat, stderr)
 	a, err := start(ctx, o, getenv, logger)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -289,7 +296,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	}()
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
-		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.apiLimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
