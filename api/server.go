@@ -36,6 +36,10 @@ type Config struct {
 	// disk), if it cannot; nil means always writable. Writes then answer
 	// 503 at once and /readyz says why.
 	Writable func() error
+	// WriteTimeout bounds one write (DefaultWriteTimeout when 0); a write
+	// that outlasts it answers 503 and its idempotency key is free for a
+	// retry at once.
+	WriteTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Limits bound the requests of each token and client address.
@@ -44,23 +48,24 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	log        *events.Log
-	idem       *events.Idempotency
-	db         *projections.DB
-	projector  *projections.Projector
-	calendar   *calendar.Handler
-	deliveries *notifier.Queue
-	snapshots  *projections.Snapshots
-	metrics    http.Handler
-	tokens     []Token
-	logger     *slog.Logger
-	ready      func(ctx context.Context) error
-	wait       time.Duration
-	maxLag     time.Duration
-	writable   func() error
-	now        func() time.Time
-	limits     *limiter
-	mux        *http.ServeMux
+	log          *events.Log
+	idem         *events.Idempotency
+	db           *projections.DB
+	projector    *projections.Projector
+	calendar     *calendar.Handler
+	deliveries   *notifier.Queue
+	snapshots    *projections.Snapshots
+	metrics      http.Handler
+	tokens       []Token
+	logger       *slog.Logger
+	ready        func(ctx context.Context) error
+	wait         time.Duration
+	maxLag       time.Duration
+	writable     func() error
+	writeTimeout time.Duration
+	now          func() time.Time
+	limits       *limiter
+	mux          *http.ServeMux
 }
 
 // MaxBody is the largest request body accepted.
@@ -72,7 +77,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
 		deliveries: cfg.Deliveries, metrics: cfg.Metrics, snapshots: cfg.Snapshots,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
-		maxLag: cfg.ReadyMaxLag, now: cfg.Now, writable: cfg.Writable,
+		maxLag: cfg.ReadyMaxLag, now: cfg.Now, writable: cfg.Writable, writeTimeout: cfg.WriteTimeout,
 		limits: newLimiter(cfg.Limits), mux: http.NewServeMux(),
 	}
 	if s.logger == nil {
@@ -83,6 +88,9 @@ func New(cfg Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.writeTimeout <= 0 {
+		s.writeTimeout = DefaultWriteTimeout
 	}
 	if s.writable == nil {
 		s.writable = func() error { return nil }

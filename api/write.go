@@ -43,13 +43,15 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, t Token, k *kin
 	s.write(w, r, t, k, id, newCmd())
 }
 
-// Idempotency claims older than this are taken to belong to a request
-// whose process died, and are taken over by the retry. It is longer than
-// writeTimeout, so a live request's claim is never taken.
-const staleClaim = 15 * time.Second
+// DefaultWriteTimeout bounds one command's load, decide and append: long
+// enough to wait through a stream leader election (5 to 8 s).
+const DefaultWriteTimeout = 10 * time.Second
 
-// writeTimeout bounds one command's load, decide and append.
-const writeTimeout = 10 * time.Second
+// staleClaimMargin is how much longer than the write timeout an
+// idempotency claim must be before it is taken to belong to a request
+// whose process died, and is taken over by a retry: a live request's claim
+// is never taken.
+const staleClaimMargin = 5 * time.Second
 
 // refusedBeforeAppend reports whether err says for certain that the command
 // stored nothing: it was refused by validation, by the aggregate, or by the
@@ -121,7 +123,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind,
 
 	// A client that hangs up does not stop a write half way: the event may
 	// be stored by then, and the idempotency record must say so.
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.writeTimeout)
 	defer cancel()
 	agg, res, err := k.execute(ectx, s.log, id, cmd, meta)
 	if err != nil {
@@ -184,7 +186,7 @@ func (s *Server) claim(ctx context.Context, k *kind, key, fp, id string, create 
 			return nil, "", 0, events.Errorf(events.EIDEMPOTENCY, "Idempotency-Key was already used for a different request")
 		case prev.Status != 0:
 			return prev, "", 0, nil
-		case prev.Unknown || time.Since(prev.StartedAt) > staleClaim:
+		case prev.Unknown || time.Since(prev.StartedAt) > s.writeTimeout+staleClaimMargin:
 			rec := *prev
 			rec.StartedAt, rec.Unknown = time.Now(), false
 			if newRev, err := s.idem.TakeOver(ctx, key, rev, rec); err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -74,9 +75,15 @@ type LeaderReader struct {
 
 // NewLeaderReader returns a reader of stream through js's connection.
 func NewLeaderReader(js jetstream.JetStream, stream string) *LeaderReader {
-	prefix := js.Options().APIPrefix
-	if prefix == "" {
+	opts := js.Options()
+	prefix := opts.APIPrefix
+	switch {
+	case opts.Domain != "":
+		prefix = "$JS." + opts.Domain + ".API."
+	case prefix == "":
 		prefix = jetstream.DefaultAPIPrefix
+	case !strings.HasSuffix(prefix, "."):
+		prefix += "."
 	}
 	return &LeaderReader{nc: js.Conn(), subject: prefix + "STREAM.MSG.GET." + stream, stream: stream}
 }

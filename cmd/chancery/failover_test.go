@@ -58,6 +58,9 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	}
 	svc := startService(t, filepath.Join(dir, "a"), func(o *serveOptions) {
 		o.config, o.nats.url = cfgPath, home.URL
+		// Shorter than an election, so that writes during it answer 503
+		// and their retries meet the claims those attempts left.
+		o.writeTimeout = 3 * time.Second
 	})
 
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -201,6 +204,25 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	if firstAfter.IsZero() || firstAfter.Sub(elected) > 5*time.Second {
 		t.Errorf("first write answered 201 %v after the new leader, want within 5 s", firstAfter.Sub(elected))
 	}
+	// A write that failed during the election was not locked out by its
+	// own attempt's claim: its retry was answered within 5 s of the new
+	// leader too.
+	failedBefore := map[string]bool{}
+	answered := map[string]time.Time{}
+	for _, o := range outcomes {
+		if o.status != http.StatusCreated && o.at.Before(elected) {
+			failedBefore[o.key] = true
+		}
+		if o.status == http.StatusCreated {
+			answered[o.key] = o.at
+		}
+	}
+	for key := range failedBefore {
+		if at, ok := answered[key]; ok && at.Sub(elected) > 5*time.Second {
+			t.Errorf("%s failed during the election and was answered only %v after the new leader", key, at.Sub(elected))
+		}
+	}
+	t.Logf("%d writes failed during the election and were retried", len(failedBefore))
 	if counts[http.StatusInternalServerError] > 0 {
 		t.Errorf("%d answers were 500", counts[http.StatusInternalServerError])
 	}

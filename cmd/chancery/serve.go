@@ -45,6 +45,7 @@ type serveOptions struct {
 	now              func() time.Time
 	beforeCheckpoint func() error
 	tweakNotifier    func(*notifier.Config, *notifier.ChannelsConfig)
+	writeTimeout     time.Duration // 0: api.DefaultWriteTimeout
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
@@ -297,7 +298,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.apiLimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable,
+		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable, WriteTimeout: o.writeTimeout,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
