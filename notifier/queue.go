@@ -193,14 +193,20 @@ func (q *Queue) Enqueue(ctx context.Context, a Alert) (bool, error) {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return false, fmt.Errorf("claim alert %s: %w", a.ID, err)
 		}
-		// Queued before. If it is still only queued long after, the
-		// process that claimed it may have died before publishing:
-		// publish again (a worker sends it once however many copies).
+		// Claimed before. While its record says only "queued", the
+		// publish that followed the claim may have failed (the change
+		// event then comes back, and this is its retry): publish again.
+		// Under the same Nats-Msg-Id, JetStream drops the copy if the
+		// first publish did land within its duplicate window; after it,
+		// a worker still sends the alert once however many copies.
 		prev, _, gerr := q.get(ctx, a.ID)
-		if gerr != nil || prev.Status != StatusQueued || now.Sub(prev.UpdatedAt) < 2*q.cfg.AckWait {
+		if gerr != nil {
+			return false, fmt.Errorf("read alert %s: %w", a.ID, gerr)
+		}
+		if prev.Status != StatusQueued {
 			return false, nil
 		}
-		return false, q.publish(ctx, prev.Alert, a.ID+"-"+now.Format("20060102T150405"))
+		return false, q.publish(ctx, prev.Alert, a.ID)
 	}
 	return true, q.publish(ctx, a, a.ID)
 }

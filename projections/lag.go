@@ -24,10 +24,40 @@ type sighting struct {
 }
 
 type lagState struct {
-	sightings []sighting // in rising seq, each not yet applied when seen
-	probedAt  time.Time  // the last probe that answered, or when watching began
-	probeErr  error      // the last probe's error, nil once one answers
-	last      uint64     // the stream's last sequence at probedAt
+	sightings []sighting       // in rising seq, each not yet applied when seen
+	probedAt  time.Time        // the last probe that answered, or when watching began
+	probeErr  error            // the last probe's error, nil once one answers
+	last      uint64           // the stream's last sequence at probedAt
+	now       func() time.Time // Watch's clock; nil until it runs
+}
+
+// stallAfter is how long the reader may deliver nothing while the stream
+// is known to hold unapplied events before the projector gives it up and
+// starts a new one. nats.go re-creates an ordered consumer whose node
+// died, but when it cannot (the stream has no leader at that moment), it
+// says so only to an error handler and then waits for nothing.
+const stallAfter = 3 * time.Second
+
+// stalled reports whether the reader has delivered nothing since lastMsg
+// for stallAfter while an event seen in the stream waited that long.
+func (p *Projector) stalled(lastMsg time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lag.now == nil || len(p.lag.sightings) == 0 {
+		return false
+	}
+	now := p.lag.now()
+	return now.Sub(p.lag.sightings[0].at) > stallAfter && now.Sub(lastMsg) > stallAfter
+}
+
+// clock returns Watch's clock, or time.Now before Watch runs.
+func (p *Projector) clock() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lag.now == nil {
+		return time.Now()
+	}
+	return p.lag.now()
 }
 
 // Health is what the projector knows of its own progress.
@@ -45,6 +75,7 @@ func (p *Projector) Watch(ctx context.Context, interval time.Duration, now func(
 	if p.lag.probedAt.IsZero() {
 		p.lag.probedAt = now()
 	}
+	p.lag.now = now
 	p.mu.Unlock()
 	t := time.NewTicker(interval)
 	defer t.Stop()

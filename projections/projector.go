@@ -134,8 +134,16 @@ func (p *Projector) Keep(ctx context.Context, minPause, maxPause time.Duration) 
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, maxPause)
+		if events.Transient(p.Err()) {
+			// A stream with no leader for a moment: try again soon.
+			pause = min(pause, transientPause)
+		}
 	}
 }
+
+// transientPause caps the pause between runs that failed on a transient
+// condition (an election): the reader should be back soon after it.
+const transientPause = 2 * time.Second
 
 // Run applies events until ctx ends (returning nil once the batch in hand is
 // committed) or an event cannot be applied (returning why).
@@ -182,12 +190,21 @@ func (p *Projector) run(ctx context.Context) error {
 	p.clearErr()
 
 	batch := make([]jetstream.Msg, 0, maxBatch)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastMsg := p.clock()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick.C:
+			if p.stalled(lastMsg) {
+				return events.Errorf(events.EUNAVAILABLE, "projector: the stream holds unapplied events but its reader delivered none for %v; starting a new reader", stallAfter)
+			}
+			continue
 		case m := <-msgs:
 			batch = append(batch[:0], m)
+			lastMsg = p.clock()
 		}
 	drain:
 		for len(batch) < maxBatch {

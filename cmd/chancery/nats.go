@@ -108,6 +108,12 @@ func (e *embedded) shutdown() {
 	e.srv.WaitForShutdown()
 }
 
+// How quickly a connection to an external NATS gives up a silent server.
+const (
+	pingInterval = time.Second
+	dialTimeout  = 2 * time.Second
+)
+
 // connect opens the client connection: in-process to an embedded server,
 // otherwise to the configured URLs with credentials and TLS as given. extra
 // options come last, so they override the defaults here.
@@ -139,7 +145,12 @@ func connect(o natsOptions, e *embedded, logger *slog.Logger, extra ...nats.Opti
 	if o.certFile != "" || o.keyFile != "" {
 		opts = append(opts, nats.ClientCert(o.certFile, o.keyFile))
 	}
-	opts = append(opts, nats.RetryOnFailedConnect(false), nats.Timeout(10*time.Second))
+	// A server cut off by a partition drops packets without a word: ping
+	// it every second and give it up after two unanswered pings, and
+	// dial each server for 2 s at most, so that the connection moves to a
+	// live node in about 3 s instead of nats.go's default 2 minutes.
+	opts = append(opts, nats.RetryOnFailedConnect(false), nats.Timeout(dialTimeout),
+		nats.PingInterval(pingInterval), nats.MaxPingsOutstanding(2))
 	nc, err := nats.Connect(strings.TrimSpace(o.url), append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats %s: %w", redact(o.url), err)
