@@ -168,24 +168,36 @@ func (p *Projector) run(ctx context.Context) error {
 		}
 		return fmt.Errorf("projector consumer: %w", err)
 	}
+	// This run's reader is stopped and deleted in the background when the
+	// run ends: a reader given up because its node died cannot be deleted
+	// there, and nats.go holds a stopping ordered consumer while it tries
+	// (10 s and more) to re-create it; the next reader should not wait for
+	// either. (The server drops an idle consumer by itself.)
+	rctx, endRun := context.WithCancel(ctx)
+	var cc jetstream.ConsumeContext
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if info := cons.CachedInfo(); info != nil {
-			_ = p.js.DeleteConsumer(dctx, p.stream, info.Name)
-		}
+		endRun()
+		go func() {
+			if cc != nil {
+				cc.Stop()
+			}
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if info := cons.CachedInfo(); info != nil {
+				_ = p.js.DeleteConsumer(dctx, p.stream, info.Name)
+			}
+		}()
 	}()
 	msgs := make(chan jetstream.Msg, 2*maxBatch)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	cc, err = cons.Consume(func(m jetstream.Msg) {
 		select {
 		case msgs <- m:
-		case <-ctx.Done():
+		case <-rctx.Done():
 		}
 	}, events.PullOptions(maxBatch)...)
 	if err != nil {
 		return fmt.Errorf("projector consume: %w", err)
 	}
-	defer cc.Stop()
 	p.log.Info("projector started", "position", p.Position())
 	p.clearErr()
 

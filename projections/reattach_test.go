@@ -1,0 +1,107 @@
+package projections
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/natstest"
+)
+
+// When the node that serves the projector's reader dies (SIGKILL), the
+// projector notices within a couple of missed heartbeats and reads on from
+// a live node: an event written after the stream's new leader is elected
+// is applied within seconds, not after the 11 s that nats.go's default
+// heartbeat took.
+func TestProjectorReattachesWhenItsReadersNodeDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a cluster node: not in -short")
+	}
+	cluster := natstest.StartProcessCluster(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	home := cluster.Nodes[0]
+	l, err := events.OpenLog(ctx, home.JS, events.LogConfig{Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "chancery.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := NewProjector(ctx, db, home.JS, l.Stream(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { p.Keep(pctx, 100*time.Millisecond, time.Second); close(done) }()
+	go p.Watch(pctx, time.Second, time.Now) // as serve runs it
+	defer func() { stop(); <-done }()
+
+	write := func(l *events.Log) uint64 {
+		t.Helper()
+		c := talks()
+		cmd := &events.ScheduleMeeting{Kind: c.Kind, Title: c.Title, Start: c.Span.Start, Timezone: c.Span.Timezone, Location: c.Location, Participants: c.Participants}
+		_, res, err := events.Execute[events.Meeting](ctx, l, events.NewMeetingID(time.Now()), cmd, events.Meta{Fresh: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Position
+	}
+	if err := p.WaitFor(ctx, write(l)); err != nil {
+		t.Fatal(err)
+	}
+
+	// The projector's reader is the stream's only consumer: find its node.
+	var readerNode string
+	stream, err := home.JS.Stream(ctx, l.Stream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for info := range stream.ListConsumers(ctx).Info() {
+		if info.Cluster != nil {
+			readerNode = info.Cluster.Leader
+		}
+	}
+	victim := -1
+	for i, n := range cluster.Nodes {
+		if n.Name == readerNode {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("the projector's reader is on %q, not a node of the cluster", readerNode)
+	}
+	if victim == 0 {
+		// Write and read through another node than the one killed.
+		home = cluster.Nodes[1]
+	}
+	other, err := events.OpenLog(ctx, home.JS, events.LogConfig{Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster.Kill(victim)
+	pos := write(other) // waits for the new stream leader
+	written := time.Now()
+	for {
+		// While the projector starts a new reader, WaitFor reports why
+		// it stopped; it starts again by itself.
+		err := p.WaitFor(ctx, pos)
+		if err == nil {
+			break
+		}
+		if !events.Transient(err) || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	gap := time.Since(written)
+	t.Logf("reader on %s (killed); an event written after the election was applied %v later", readerNode, gap.Round(time.Millisecond))
+	if gap > 6*time.Second {
+		t.Errorf("applied %v after it was written, want within a few seconds", gap.Round(time.Millisecond))
+	}
+}
