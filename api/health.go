@@ -55,6 +55,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		ready = false
 		body["projector"] = err.Error()
 	}
+	if s.leaders != nil {
+		// Which stream or bucket has no leader (an election, a partition):
+		// writes that need it answer 503 meanwhile.
+		body["leaders"] = s.leaders()
+	}
 	if err := s.writable(); err != nil {
 		ready = false
 		body["store"] = err.Error()

@@ -40,6 +40,9 @@ type Config struct {
 	// that outlasts it answers 503 and its idempotency key is free for a
 	// retry at once.
 	WriteTimeout time.Duration
+	// Leaders, when set, says which node leads each stream and bucket, as
+	// last learned; /readyz shows it.
+	Leaders func() map[string]string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Limits bound the requests of each token and client address.
@@ -62,6 +65,7 @@ type Server struct {
 	wait         time.Duration
 	maxLag       time.Duration
 	writable     func() error
+	leaders      func() map[string]string
 	writeTimeout time.Duration
 	now          func() time.Time
 	limits       *limiter
@@ -77,7 +81,7 @@ func New(cfg Config) *Server {
 		log: cfg.Log, idem: cfg.Idempotency, db: cfg.DB, projector: cfg.Projector, calendar: cfg.Calendar,
 		deliveries: cfg.Deliveries, metrics: cfg.Metrics, snapshots: cfg.Snapshots,
 		tokens: cfg.Tokens, logger: cfg.Logger, ready: cfg.Ready, wait: cfg.MinPositionWait,
-		maxLag: cfg.ReadyMaxLag, now: cfg.Now, writable: cfg.Writable, writeTimeout: cfg.WriteTimeout,
+		maxLag: cfg.ReadyMaxLag, now: cfg.Now, writable: cfg.Writable, writeTimeout: cfg.WriteTimeout, leaders: cfg.Leaders,
 		limits: newLimiter(cfg.Limits), mux: http.NewServeMux(),
 	}
 	if s.logger == nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,6 +226,20 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	t.Logf("%d writes failed during the election and were retried", len(failedBefore))
 	if counts[http.StatusInternalServerError] > 0 {
 		t.Errorf("%d answers were 500", counts[http.StatusInternalServerError])
+	}
+
+	// Readiness names the leader of each stream and bucket the replica
+	// writes to, as it last learned them.
+	var leaders map[string]any
+	waitUntil(10*time.Second, func() bool {
+		leaders, _ = svc.do("GET", "/readyz", nil).json["leaders"].(map[string]any)
+		l, _ := leaders[events.DefaultStream].(string)
+		return l != "" && l != "leader "+leader
+	})
+	for _, name := range []string{events.DefaultStream, "KV_" + events.IdempotencyBucket} {
+		if l, _ := leaders[name].(string); !strings.HasPrefix(l, "leader n") || l == "leader "+leader {
+			t.Errorf("/readyz says %s: %q, want a live leader", name, l)
+		}
 	}
 
 	// Every key created exactly one meeting.

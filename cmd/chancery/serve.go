@@ -295,10 +295,12 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			}
 		}
 	}()
+	leaders := newLeaderWatch(js, a.log.Stream())
+	go leaders.run(pctx, 2*time.Second)
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.apiLimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable, WriteTimeout: o.writeTimeout,
+		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable, WriteTimeout: o.writeTimeout, Leaders: leaders.Leaders,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
