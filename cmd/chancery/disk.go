@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -17,9 +16,12 @@ import (
 // stream fails, silently (the publish is never answered), even once space
 // is freed, until the stream is loaded again. The store guard notices the
 // error as the server logs it, makes writes answer 503 at once and /readyz
-// say why, and, once the disk has room again, restarts JetStream in the
-// embedded server, which loads every stream afresh from disk. Clients stay
-// connected: only JetStream restarts, not the server.
+// say why, and, once the disk has room again, restarts the embedded server
+// on the same store and port, which loads every stream afresh from disk.
+// (Restarting only JetStream inside the running server races with the API
+// requests it is serving.) In-process clients reconnect to the new server
+// by themselves; a tool attached through nats.url reconnects to the same
+// port.
 
 // storeMinFree is the free space the store's file system must have before
 // JetStream is restarted after a write error.
@@ -89,36 +91,16 @@ func (g *storeGuard) run(ctx context.Context, e *embedded, logger *slog.Logger) 
 		if err != nil || free < storeMinFree {
 			continue
 		}
-		logger.Warn("the disk has room again; restarting JetStream to reload the store", "store", g.dir, "free_bytes", free)
-		if err := e.restartJetStream(); err != nil {
-			logger.Error("JetStream restart failed; will try again", "err", err)
+		logger.Warn("the disk has room again; restarting the embedded NATS server to reload the store", "store", g.dir, "free_bytes", free)
+		if err := e.restart(); err != nil {
+			logger.Error("embedded NATS restart failed; will try again", "err", err)
 			continue
 		}
 		g.mu.Lock()
 		g.err = ""
 		g.mu.Unlock()
-		logger.Info("JetStream restarted; the event store writes again", "store", g.dir)
+		logger.Info("embedded NATS restarted; the event store writes again", "store", g.dir)
 	}
-}
-
-// restartJetStream stops JetStream and starts it again with the same
-// configuration: every stream is loaded from disk, without the write
-// error it kept.
-func (e *embedded) restartJetStream() error {
-	cfg := e.srv.JetStreamConfig()
-	if cfg == nil {
-		return fmt.Errorf("JetStream is not enabled")
-	}
-	// The running configuration names the store's jetstream/ directory;
-	// EnableJetStream appends that name itself.
-	cfg.StoreDir = e.guard.dir
-	if err := e.srv.ShutdownJetStream(); err != nil {
-		return fmt.Errorf("stop JetStream: %w", err)
-	}
-	if err := e.srv.EnableJetStream(cfg); err != nil {
-		return fmt.Errorf("start JetStream: %w", err)
-	}
-	return nil
 }
 
 func freeBytes(dir string) (uint64, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,7 +37,10 @@ type natsOptions struct {
 
 // embedded is an in-process nats-server with JetStream.
 type embedded struct {
-	srv      *server.Server
+	mu       sync.Mutex
+	srv      *server.Server // the running server; replaced by restart
+	opts     *server.Options
+	logger   *slog.Logger
 	user     string
 	password string
 	urlFile  string // the nats.url this process wrote, if it did
@@ -51,8 +55,8 @@ type embedded struct {
 func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 	pw := make([]byte, 24)
 	rand.Read(pw)
-	e := &embedded{user: "chancery", password: hex.EncodeToString(pw)}
-	opts := &server.Options{
+	e := &embedded{user: "chancery", password: hex.EncodeToString(pw), logger: logger.With("component", "nats")}
+	e.opts = &server.Options{
 		ServerName: "chancery",
 		Host:       "127.0.0.1",
 		Port:       -1,
@@ -68,20 +72,59 @@ func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts.Users[0].Password = string(hash)
-	srv, err := server.NewServer(opts)
+	e.opts.Users[0].Password = string(hash)
+	e.guard = newStoreGuard(e.opts.StoreDir)
+	if e.srv, err = e.run(); err != nil {
+		return nil, err
+	}
+	// A restart listens where the first server did: nats.url stays true.
+	e.opts.Port = e.srv.Addr().(*net.TCPAddr).Port
+	return e, nil
+}
+
+// run starts a server with e's options.
+func (e *embedded) run() (*server.Server, error) {
+	opts := *e.opts
+	srv, err := server.NewServer(&opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	e.guard = newStoreGuard(opts.StoreDir)
-	srv.SetLoggerV2(natsLogger{logger.With("component", "nats"), e.guard.noticed}, false, false, false)
+	srv.SetLoggerV2(natsLogger{e.logger, e.guard.noticed}, false, false, false)
 	go srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded nats: not ready after 30s (store %s)", opts.StoreDir)
 	}
+	return srv, nil
+}
+
+// server returns the running server.
+func (e *embedded) server() *server.Server {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.srv
+}
+
+// InProcessConn connects a client to the running server without a socket.
+// A client's reconnect after a restart asks again, and reaches the new
+// server.
+func (e *embedded) InProcessConn() (net.Conn, error) { return e.server().InProcessConn() }
+
+// restart stops the server and starts another on the same store and
+// port: every stream is loaded afresh from disk. Clients connected
+// in-process reconnect to it by themselves.
+func (e *embedded) restart() error {
+	old := e.server()
+	old.Shutdown()
+	old.WaitForShutdown()
+	srv, err := e.run()
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
 	e.srv = srv
-	return e, nil
+	e.mu.Unlock()
+	return nil
 }
 
 // publish writes the server's client URL to dataDir/nats.url (mode 0600),
@@ -89,7 +132,7 @@ func startEmbedded(dataDir string, logger *slog.Logger) (*embedded, error) {
 // opening the store a second time. Only serve publishes: a tool's server
 // ends with the tool.
 func (e *embedded) publish(dataDir string) error {
-	u, _ := url.Parse(e.srv.ClientURL())
+	u, _ := url.Parse(e.server().ClientURL())
 	u.User = url.UserPassword(e.user, e.password)
 	path := filepath.Join(dataDir, "nats.url")
 	if err := os.WriteFile(path, []byte(u.String()+"\n"), 0o600); err != nil {
@@ -104,8 +147,9 @@ func (e *embedded) shutdown() {
 	if e.urlFile != "" {
 		os.Remove(e.urlFile)
 	}
-	e.srv.Shutdown()
-	e.srv.WaitForShutdown()
+	srv := e.server()
+	srv.Shutdown()
+	srv.WaitForShutdown()
 }
 
 // How quickly a connection to an external NATS gives up a silent server.
@@ -130,7 +174,7 @@ func connect(o natsOptions, e *embedded, logger *slog.Logger, extra ...nats.Opti
 		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
 	}
 	if e != nil {
-		opts = append(opts, nats.InProcessServer(e.srv), nats.UserInfo(e.user, e.password))
+		opts = append(opts, nats.InProcessServer(e), nats.UserInfo(e.user, e.password), nats.ReconnectWait(50*time.Millisecond))
 		return nats.Connect("", append(opts, extra...)...)
 	}
 	if o.creds != "" {

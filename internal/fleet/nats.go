@@ -208,3 +208,47 @@ func poll(ctx context.Context, within, interval time.Duration, try func() error)
 		}
 	}
 }
+
+// Resources are the streams and buckets a replica writes to.
+var Resources = []string{events.DefaultStream, "KV_" + events.IdempotencyBucket, "CHANCERY_ALERTS", "KV_CHANCERY_DELIVERIES"}
+
+// Leaderless watches every resource's leader from start until ctx ends and
+// returns, for each, its longest span with no leader seen (and when it
+// began): the election time of each raft group.
+func (c *Cluster) Leaderless(ctx context.Context) map[string]Span {
+	spans := map[string]Span{}
+	since := map[string]time.Time{}
+	for ctx.Err() == nil {
+		for _, name := range Resources {
+			actx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			s, err := c.js.Stream(actx, name)
+			cancel()
+			now := time.Now()
+			led := err == nil && s.CachedInfo().Cluster != nil && s.CachedInfo().Cluster.Leader != ""
+			switch {
+			case !led && since[name].IsZero():
+				since[name] = now
+			case led && !since[name].IsZero():
+				if d := now.Sub(since[name]); d > spans[name].Length {
+					spans[name] = Span{From: since[name], Length: d}
+				}
+				since[name] = time.Time{}
+			}
+		}
+		Sleep(ctx, 250*time.Millisecond)
+	}
+	for name, from := range since {
+		if !from.IsZero() {
+			if d := time.Since(from); d > spans[name].Length {
+				spans[name] = Span{From: from, Length: d}
+			}
+		}
+	}
+	return spans
+}
+
+// Span is a stretch of time.
+type Span struct {
+	From   time.Time
+	Length time.Duration
+}

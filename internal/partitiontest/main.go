@@ -76,7 +76,8 @@ type phase struct {
 	elected    time.Time // a new stream leader was seen (leader cuts)
 	newLeader  string
 	settledEnd time.Time
-	connected  map[string]string // replica name → the node it was connected to at the cut
+	connected  map[string]string     // replica name → the node it was connected to at the cut
+	leaderless map[string]fleet.Span // each stream's and bucket's longest span without a leader, cut to settled
 }
 
 func run(ctx context.Context, o options) (bool, error) {
@@ -198,6 +199,15 @@ func run(ctx context.Context, o options) (bool, error) {
 			role = "stream leader"
 		}
 		fmt.Printf("cut %s (%s, %s) for %.0fs:", p.node, p.scenario, role, p.heal.Sub(p.cut).Seconds())
+		for _, name := range fleet.Resources {
+			if sp, ok := p.leaderless[name]; ok {
+				at := "during the cut"
+				if sp.From.After(p.heal) {
+					at = "after the heal"
+				}
+				fmt.Printf(" %s had no leader for %.1fs %s;", name, sp.Length.Seconds(), at)
+			}
+		}
 		limit := 2 * time.Second
 		if p.wasLeader {
 			if p.elected.IsZero() {
@@ -283,6 +293,13 @@ func cutOne(ctx context.Context, scenario string, cluster *fleet.Cluster, replic
 	}
 	p := &phase{scenario: scenario, node: target, wasLeader: target == leader, connected: connected}
 	fleet.Logf("replicas connected to: %v; stream leader %s", connected, leader)
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan map[string]fleet.Span, 1)
+	go func() { watched <- cluster.Leaderless(wctx) }()
+	defer func() {
+		stopWatch()
+		p.leaderless = <-watched
+	}()
 	p.cut = time.Now()
 	if err := cut(h); err != nil {
 		return nil, err
