@@ -141,6 +141,9 @@ func (p *Projector) Keep(ctx context.Context, minPause, maxPause time.Duration) 
 	}
 }
 
+// readerCreateTimeout bounds the creation of a reader.
+const readerCreateTimeout = 2 * time.Second
+
 // transientPause caps the pause between runs that failed on a transient
 // condition (an election): the reader should be back soon after it.
 const transientPause = 2 * time.Second
@@ -157,10 +160,19 @@ func (p *Projector) Run(ctx context.Context) error {
 }
 
 func (p *Projector) run(ctx context.Context) error {
-	cons, err := p.js.OrderedConsumer(ctx, p.stream, jetstream.OrderedConsumerConfig{
+	// Creating the reader is one request, which nats.go would wait for
+	// without end when it was sent on a connection that died under it.
+	cctx, cancelCreate := context.WithTimeout(ctx, readerCreateTimeout)
+	defer cancelCreate()
+	cons, err := p.js.OrderedConsumer(cctx, p.stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{events.SubjectPrefix + ".>"},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    p.Position() + 1,
+		// nats.go re-creates a reader whose consumer is gone, by default
+		// for ever, inside Consume, out of reach of any context. A few
+		// tries, and then the run fails and Keep starts another, saying
+		// why in the log.
+		MaxResetAttempts: 3,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

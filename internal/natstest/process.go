@@ -178,3 +178,25 @@ func (c *ProcessCluster) waitReady() {
 		}
 	}
 }
+
+// Connect opens a client to every node of the cluster, as a replica given
+// all their URLs is, that gives up a silent node after two missed pings.
+func (c *ProcessCluster) Connect() jetstream.JetStream {
+	tb := c.tb
+	tb.Helper()
+	urls := make([]string, len(c.Nodes))
+	for i, p := range c.Nodes {
+		urls[i] = p.URL
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
+		nats.PingInterval(time.Second), nats.MaxPingsOutstanding(2), nats.Timeout(2*time.Second))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return js
+}
