@@ -134,6 +134,7 @@ feeds:
 		{"bad reminder", "notifier:\n  reminders: [24h, soon]\n", nil, "bad.yaml:2: notifier.reminders[1]"},
 		{"bad smtp tls", "notifier:\n  smtp: {host: mail, tls: ssl}\n", nil, "notifier.smtp.tls"},
 		{"relative public URL", "notifier:\n  public_url: chancery.example.org\n", nil, "bad.yaml:2: notifier.public_url"},
+		{"readiness lag not a duration", "readiness:\n  max_lag: soon\n", nil, "bad.yaml:2: readiness.max_lag"},
 		{"feed filter over the cap", "feeds:\n  - name: big\n    filter:\n      countries: [" + strings.TrimSuffix(strings.Repeat("RS, ", projections.MaxFilterValues+1), ", ") + "]\n", nil, "bad.yaml:4: feeds[0].filter.countries"},
 		{"not yaml", "nats: [\n", nil, "bad.yaml"},
 		{"number from env", "nats:\n  replicas: ${REPLICAS}\n", map[string]string{"REPLICAS": "three"}, "bad.yaml:2: nats.replicas: \"three\" is not a number"},
