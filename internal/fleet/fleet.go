@@ -70,3 +70,39 @@ func (f *Fleet) Close() {
 		_ = os.RemoveAll(f.Dir)
 	}
 }
+
+// Named is a replica to start, with its name.
+type Named struct {
+	Name string
+	Spec ReplicaSpec
+}
+
+// StartAll runs the nats-server nodes, a webhook receiver on receiverHost
+// for change alerts, and the replicas, each given every node's URL and the
+// receiver as its subscriber.
+func (f *Fleet) StartAll(ctx context.Context, nodes []NodeSpec, receiverHost string, replicas []Named) (*Cluster, *Receiver, []*Replica, error) {
+	Logf("starting %d nats-server nodes", len(nodes))
+	cluster, err := f.StartCluster(ctx, nodes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rcv, err := f.StartReceiver(receiverHost)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := f.WriteConfig(len(nodes), rcv.URL, Countries)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	Logf("starting %d chancery replicas", len(replicas))
+	var started []*Replica
+	for _, r := range replicas {
+		r.Spec.NATS = cluster.URLs()
+		rep, err := f.StartReplica(ctx, r.Name, r.Spec, cfg)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		started = append(started, rep)
+	}
+	return cluster, rcv, started, nil
+}

@@ -106,27 +106,13 @@ func run(ctx context.Context, o options) (bool, error) {
 	for i, h := range nodes {
 		specs[i] = fleet.NodeSpec{Host: h.addr, ClientPort: 4222, ClusterPort: 6222, MonitorPort: 8222, Netns: h.ns}
 	}
-	fleet.Logf("starting 3 nats-server nodes")
-	cluster, err := f.StartCluster(ctx, specs)
-	if err != nil {
-		return false, err
-	}
-	rcv, err := f.StartReceiver(bridgeIP)
-	if err != nil {
-		return false, err
-	}
-	cfg, err := f.WriteConfig(3, rcv.URL, fleet.Countries)
-	if err != nil {
-		return false, err
-	}
-	fleet.Logf("starting 2 chancery replicas")
-	var replicas []*fleet.Replica
+	var named []fleet.Named
 	for i, h := range reps {
-		r, err := f.StartReplica(ctx, fmt.Sprintf("replica-%d", i+1), fleet.ReplicaSpec{Host: h.addr, Port: 8080, Netns: h.ns, NATS: cluster.URLs()}, cfg)
-		if err != nil {
-			return false, err
-		}
-		replicas = append(replicas, r)
+		named = append(named, fleet.Named{Name: fmt.Sprintf("replica-%d", i+1), Spec: fleet.ReplicaSpec{Host: h.addr, Port: 8080, Netns: h.ns}})
+	}
+	cluster, _, replicas, err := f.StartAll(ctx, specs, bridgeIP, named)
+	if err != nil {
+		return false, err
 	}
 
 	rec := &fleet.Recorder{}

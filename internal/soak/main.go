@@ -54,27 +54,12 @@ func run(ctx context.Context, o options) (bool, error) {
 	for i := range specs {
 		specs[i].Host = "127.0.0.1"
 	}
-	fleet.Logf("starting 3 nats-server nodes")
-	cluster, err := f.StartCluster(ctx, specs)
+	cluster, rcv, replicas, err := f.StartAll(ctx, specs, "127.0.0.1", []fleet.Named{
+		{Name: "replica-a", Spec: fleet.ReplicaSpec{Host: "127.0.0.1"}},
+		{Name: "replica-b", Spec: fleet.ReplicaSpec{Host: "127.0.0.1"}},
+	})
 	if err != nil {
 		return false, err
-	}
-	rcv, err := f.StartReceiver("127.0.0.1")
-	if err != nil {
-		return false, err
-	}
-	cfg, err := f.WriteConfig(3, rcv.URL, fleet.Countries)
-	if err != nil {
-		return false, err
-	}
-	fleet.Logf("starting 2 chancery replicas")
-	var replicas []*fleet.Replica
-	for _, name := range []string{"replica-a", "replica-b"} {
-		r, err := f.StartReplica(ctx, name, fleet.ReplicaSpec{Host: "127.0.0.1", NATS: cluster.URLs()}, cfg)
-		if err != nil {
-			return false, err
-		}
-		replicas = append(replicas, r)
 	}
 
 	rec := &fleet.Recorder{}
