@@ -43,7 +43,6 @@ const (
 type msgGetRequest struct {
 	Seq     uint64 `json:"seq,omitempty"`
 	NextFor string `json:"next_by_subj,omitempty"`
-	LastFor string `json:"last_by_subj,omitempty"`
 }
 
 type msgGetResponse struct {
@@ -97,11 +96,6 @@ func (r *LeaderReader) Get(ctx context.Context, seq uint64, subject string) (*St
 		req.NextFor = subject
 	}
 	return r.get(ctx, req)
-}
-
-// Last returns the newest message on subject, or jetstream.ErrMsgNotFound.
-func (r *LeaderReader) Last(ctx context.Context, subject string) (*StoredMsg, error) {
-	return r.get(ctx, msgGetRequest{LastFor: subject})
 }
 
 func (r *LeaderReader) get(ctx context.Context, req msgGetRequest) (*StoredMsg, error) {

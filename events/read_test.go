@@ -74,12 +74,8 @@ func TestAReadNobodyAnswersIsSentAgainWithinTheWriteDeadline(t *testing.T) {
 // A fold asked for a version the history does not have (read from a server
 // that had not applied it) answers EUNAVAILABLE, never a fold without it.
 func TestFoldVersionNeverSilentlyLacksAKnownVersion(t *testing.T) {
-	srv := natstest.Start(t, "")
-	ctx := t.Context()
-	l, err := OpenLog(ctx, srv.JS, LogConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tl := openTestLog(t)
+	ctx, l := tl.ctx, tl.Log
 	id := NewMeetingID(releaseDay)
 	if _, _, err := Execute[Meeting](ctx, l, id, lavrovVulin(), Meta{Fresh: true}); err != nil {
 		t.Fatal(err)
@@ -96,14 +92,9 @@ func TestFoldVersionNeverSilentlyLacksAKnownVersion(t *testing.T) {
 // A command on a meeting that does not exist names the meeting it looked
 // for (the error used to read "meeting  not found").
 func TestACommandOnAnUnknownMeetingNamesIt(t *testing.T) {
-	srv := natstest.Start(t, "")
-	ctx := t.Context()
-	l, err := OpenLog(ctx, srv.JS, LogConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tl := openTestLog(t)
 	id := NewMeetingID(releaseDay)
-	_, _, err = Execute[Meeting](ctx, l, id, &RescheduleMeeting{Start: "2022-08-23"}, Meta{})
+	_, _, err := Execute[Meeting](tl.ctx, tl.Log, id, &RescheduleMeeting{Start: "2022-08-23"}, Meta{})
 	if ErrorCode(err) != ENOTFOUND || !strings.Contains(err.Error(), id) {
 		t.Errorf("reschedule of an unknown meeting: %v, want not found naming %s", err, id)
 	}

@@ -92,7 +92,12 @@ func (p *Projector) Watch(ctx context.Context, interval time.Duration, now func(
 func (p *Projector) probe(ctx context.Context, timeout time.Duration, now func() time.Time) {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, last, err := p.Lag(pctx)
+	// One request: the stream's info comes with the stream.
+	var last uint64
+	stream, err := p.js.Stream(pctx, p.stream)
+	if err == nil {
+		last = stream.CachedInfo().State.LastSeq
+	}
 	at := now()
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -334,16 +334,3 @@ func (p *Projector) CatchUp(ctx context.Context, target uint64) error {
 	}
 	return rerr
 }
-
-// Lag is how far the projector is behind the stream.
-func (p *Projector) Lag(ctx context.Context) (position, last uint64, err error) {
-	s, err := p.js.Stream(ctx, p.stream)
-	if err != nil {
-		return 0, 0, err
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	return p.Position(), info.State.LastSeq, nil
-}

@@ -304,3 +304,11 @@ func (c *Client) DeliveryRecords(ctx context.Context, r *Replica) (map[string]in
 	}
 	return out, nil
 }
+
+// PrintList prints a count line, then each item indented under label.
+func PrintList(heading, label string, items []string) {
+	fmt.Printf("%s: %d\n", heading, len(items))
+	for _, it := range items {
+		fmt.Printf("  %s: %s\n", label, it)
+	}
+}

@@ -162,14 +162,8 @@ func run(ctx context.Context, o options) (bool, error) {
 	fmt.Printf("operations: %d (%d ok, %d fail, %d unknown), %.0fs of writes; stream: %d events\n",
 		len(ops), n[fleet.OK], n[fleet.Fail], n[fleet.Unknown], end.Sub(start).Seconds(), len(stream))
 	fmt.Printf("answers: %s\n", fleet.FormatCodes(codes))
-	fmt.Printf("acknowledged writes lost: %d\n", len(lost))
-	for _, l := range lost {
-		fmt.Println("  lost:", l)
-	}
-	fmt.Printf("duplicated writes: %d\n", len(dup))
-	for _, d := range dup {
-		fmt.Println("  duplicated:", d)
-	}
+	fleet.PrintList("acknowledged writes lost", "lost", lost)
+	fleet.PrintList("duplicated writes", "duplicated", dup)
 	allLin := true
 	fmt.Printf("linearizability (porcupine, CAS register of version and state), %d operations:\n", checked)
 	for a, res := range lin {

@@ -131,14 +131,8 @@ func run(ctx context.Context, o options) (bool, error) {
 		len(ops), n[fleet.OK], n[fleet.Fail], n[fleet.Unknown], n["logical"], n["unresolved"])
 	fmt.Printf("stream: %d events\n", len(stream))
 	fmt.Printf("answers: %s\n", fleet.FormatCodes(codes))
-	fmt.Printf("acknowledged writes lost: %d\n", len(lost))
-	for _, l := range lost {
-		fmt.Println("  lost:", l)
-	}
-	fmt.Printf("duplicated writes (one request, several events): %d\n", len(dup))
-	for _, d := range dup {
-		fmt.Println("  duplicated:", d)
-	}
+	fleet.PrintList("acknowledged writes lost", "lost", lost)
+	fleet.PrintList("duplicated writes (one request, several events)", "duplicated", dup)
 	fmt.Printf("idempotency keys that did not create exactly one meeting: %d\n", len(keys))
 	for _, k := range keys {
 		fmt.Println("  key:", k)
