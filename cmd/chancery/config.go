@@ -82,7 +82,14 @@ type TokenConfig struct {
 type NATSConfig struct {
 	URL      string `yaml:"url"`
 	Replicas int    `yaml:"replicas"`
+	// ColocateLeaders keeps the leaders of the buckets and the alert stream
+	// on the node that leads the event stream (default true; see
+	// events.LeaderWatch).
+	ColocateLeaders *bool `yaml:"colocate_leaders"`
 }
+
+// colocate says whether leaders are gathered on the event stream's leader.
+func (n NATSConfig) colocate() bool { return n.ColocateLeaders == nil || *n.ColocateLeaders }
 
 // NotifierConfig configures alerts.
 type NotifierConfig struct {

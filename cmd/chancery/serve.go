@@ -295,8 +295,11 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			}
 		}
 	}()
-	leaders := newLeaderWatch(js, a.log.Stream())
-	go leaders.run(pctx, 2*time.Second)
+	leaders := events.NewLeaderWatch(js, events.LeaderWatchConfig{
+		Streams:  []string{a.log.Stream(), "KV_" + events.IdempotencyBucket, notifier.AlertStream, "KV_" + notifier.DeliveryBucket},
+		Colocate: cfg.NATS.colocate(), Logger: logger.With("component", "leaders"),
+	})
+	go leaders.Run(pctx, 2*time.Second)
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.apiLimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
