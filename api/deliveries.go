@@ -62,8 +62,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, _ Token)
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, _ Token) {
 	d, err := s.deliveries.Get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, notifier.ErrNoDelivery) {
-		writeProblem(w, http.StatusNotFound, "no delivery "+r.PathValue("id"))
-		return
+		err = notFound("no delivery %s", r.PathValue("id"))
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -78,7 +77,7 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request, t Token) 
 	d, err := s.deliveries.Retry(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, notifier.ErrNoDelivery):
-		writeProblem(w, http.StatusNotFound, "no delivery "+r.PathValue("id"))
+		s.writeError(w, r, notFound("no delivery %s", r.PathValue("id")))
 		return
 	case errors.Is(err, notifier.ErrNotRetryable):
 		writeProblem(w, http.StatusConflict, err.Error())

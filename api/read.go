@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -31,7 +30,7 @@ func (s *Server) awaitPosition(r *http.Request) error {
 		}
 		// Not there in time, or the projector is failing and retrying:
 		// either way the client should come back shortly.
-		return errNotCaughtUp{want: n, have: s.projector.Position()}
+		return events.Errorf(events.ENOTCAUGHTUP, "the read model is at position %d and did not reach %d in time; retry shortly", s.projector.Position(), n)
 	}
 	return nil
 }
@@ -50,26 +49,6 @@ func minPosition(r *http.Request) (n uint64, ok bool, err error) {
 	return n, true, nil
 }
 
-type errNotCaughtUp struct{ want, have uint64 }
-
-func (e errNotCaughtUp) Error() string {
-	return fmt.Sprintf("the read model is at position %d and did not reach %d in time; retry shortly", e.have, e.want)
-}
-
-func (s *Server) readError(w http.ResponseWriter, r *http.Request, err error) {
-	var nc errNotCaughtUp
-	if errors.As(err, &nc) {
-		w.Header().Set("Retry-After", "1")
-		writeProblem(w, http.StatusServiceUnavailable, nc.Error())
-		return
-	}
-	if errors.Is(err, projections.ErrBadCursor) {
-		s.writeError(w, r, invalid("cursor", err.Error()))
-		return
-	}
-	s.writeError(w, r, err)
-}
-
 func (s *Server) listEngagements(k *kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q, err := k.parseQuery(r)
@@ -77,7 +56,7 @@ func (s *Server) listEngagements(k *kind) http.HandlerFunc {
 			err = s.awaitPosition(r)
 		}
 		if err != nil {
-			s.readError(w, r, err)
+			s.writeError(w, r, err)
 			return
 		}
 		db := s.db
@@ -90,15 +69,18 @@ func (s *Server) listEngagements(k *kind) http.HandlerFunc {
 			}
 			snap, _, release, err := s.snapshots.At(r.Context(), at)
 			if err != nil {
-				s.readError(w, r, err)
+				s.writeError(w, r, err)
 				return
 			}
 			defer release()
 			db = snap
 		}
 		page, err := db.List(r.Context(), q)
+		if errors.Is(err, projections.ErrBadCursor) {
+			err = invalid("cursor", err.Error())
+		}
 		if err != nil {
-			s.readError(w, r, err)
+			s.writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Chancery-Position", strconv.FormatUint(page.Position, 10))
@@ -178,7 +160,7 @@ func (s *Server) getEngagement(k *kind) http.HandlerFunc {
 				return
 			}
 			if err := s.awaitPosition(r); err != nil {
-				s.readError(w, r, err)
+				s.writeError(w, r, err)
 				return
 			}
 			s.calendar.ServeOne(w, r, k.aggType, id)
@@ -198,16 +180,15 @@ func (s *Server) getEngagement(k *kind) http.HandlerFunc {
 			return
 		}
 		if err := s.awaitPosition(r); err != nil {
-			s.readError(w, r, err)
+			s.writeError(w, r, err)
 			return
 		}
 		doc, pos, err := s.db.Get(r.Context(), k.aggType, id)
 		if errors.Is(err, projections.ErrNotFound) {
-			writeProblem(w, http.StatusNotFound, k.aggType+" "+id+" not found")
-			return
+			err = notFound("%s %s not found", k.aggType, id)
 		}
 		if err != nil {
-			s.readError(w, r, err)
+			s.writeError(w, r, err)
 			return
 		}
 		var v struct {
@@ -241,7 +222,7 @@ func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, ra
 		return
 	}
 	if version == 0 {
-		writeProblem(w, http.StatusNotFound, fmt.Sprintf("%s %s was not recorded as of %s", k.aggType, id, at.Format(time.RFC3339)))
+		s.writeError(w, r, notFound("%s %s was not recorded as of %s", k.aggType, id, at.Format(time.RFC3339)))
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(version)))
@@ -264,7 +245,7 @@ func (s *Server) history(k *kind) http.HandlerFunc {
 			return
 		}
 		if len(hist) == 0 {
-			writeProblem(w, http.StatusNotFound, k.aggType+" "+id+" not found")
+			s.writeError(w, r, notFound("%s %s not found", k.aggType, id))
 			return
 		}
 		out := make([]events.Envelope, len(hist))

@@ -49,7 +49,7 @@ func (s *Server) routes() {
 func (s *Server) afterPosition(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := s.awaitPosition(r); err != nil {
-			s.readError(w, r, err)
+			s.writeError(w, r, err)
 			return
 		}
 		h(w, r)

@@ -37,7 +37,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, t Token, k *kin
 	}
 	newCmd, ok := k.commands[r.PathValue("command")]
 	if !ok {
-		writeProblem(w, http.StatusNotFound, "no command "+strconv.Quote(r.PathValue("command"))+" on "+k.plural)
+		s.writeError(w, r, notFound("no command %q on %s", r.PathValue("command"), k.plural))
 		return
 	}
 	s.write(w, r, t, k, id, newCmd())

@@ -445,26 +445,9 @@ func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id strin
 	writeCalendar(w, r, id+".ics", f)
 }
 
-// writeError answers with a problem: 400 naming the fields of invalid
-// input, nothing when the client has gone, else 500 with the cause in the
-// log, where an operator looks for it, and not in the answer.
+// writeError answers with the problem that err describes, mapped as every
+// endpoint maps it; a failure that is no domain error is a 500 with its cause
+// in the log.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *events.Error
-	if errors.As(err, &de) && de.Code == events.EINVALID {
-		problem.Write(w, http.StatusBadRequest, de.Message, de.Fields...)
-		return
-	}
-	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
-		return // the client has gone
-	}
-	if events.Transient(err) {
-		// Every point-in-time replay busy, or the event store out of
-		// reach: the client may come back shortly.
-		h.cfg.Logger.Warn("feed request failed on a transient condition", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", problem.RetryAfter)
-		problem.Write(w, http.StatusServiceUnavailable, events.Unavailable(err, "the event store is unavailable").Error())
-		return
-	}
-	h.cfg.Logger.Error("feed request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	problem.Write(w, http.StatusInternalServerError, "internal error; the server log has the details")
+	problem.Error(w, r, h.cfg.Logger, "feed request", err)
 }

@@ -338,22 +338,45 @@ func TestWarmDecodesTheFeedAhead(t *testing.T) {
 	}
 }
 
-// busySnapshots answers every moment as a server whose point-in-time
-// replays are all under way does.
-type busySnapshots struct{}
+// failingSnapshots answers every moment with its error: all 2 replays
+// busy, say, as a server whose point-in-time replays are all under way does.
+type failingSnapshots struct{ err error }
 
-func (busySnapshots) At(context.Context, time.Time) (*projections.DB, events.Moment, func(), error) {
-	return nil, events.Moment{}, nil, events.Errorf(events.EUNAVAILABLE, "all 2 point-in-time replays are busy; try again shortly")
+func (f failingSnapshots) At(context.Context, time.Time) (*projections.DB, events.Moment, func(), error) {
+	return nil, events.Moment{}, nil, f.err
 }
+
+var busySnapshots = failingSnapshots{events.Errorf(events.EUNAVAILABLE, "all 2 point-in-time replays are busy; try again shortly")}
 
 func TestFeedAsOfWhileEveryReplayIsBusyIsA503WithRetryAfter(t *testing.T) {
 	s := newStore(t, time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
-	_, base := s.serve(t, Config{Snapshots: busySnapshots{}})
+	_, base := s.serve(t, Config{Snapshots: busySnapshots})
 	res, body := get(t, base+"/calendar.ics?as_of=2022-08-19T10:00:00Z")
 	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("as_of while busy: %d, Retry-After %q: %s", res.StatusCode, res.Header.Get("Retry-After"), body)
 	}
 	if !bytes.Contains(body, []byte("busy")) {
 		t.Errorf("the problem does not say why: %s", body)
+	}
+}
+
+// TestFeedErrorsAnswerTheStatusOfTheirCode: the feeds map errors as the API
+// does, so a domain error behind a feed is never a 500.
+func TestFeedErrorsAnswerTheStatusOfTheirCode(t *testing.T) {
+	s := newStore(t, time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
+	for _, tt := range []struct {
+		err        error
+		status     int
+		retryAfter string
+	}{
+		{events.Errorf(events.ENOTFOUND, "no read model as of then"), http.StatusNotFound, ""},
+		{events.Errorf(events.ENOTCAUGHTUP, "the read model is behind"), http.StatusServiceUnavailable, "1"},
+		{events.Errorf(events.ECONFLICT, "in progress"), http.StatusConflict, "1"},
+	} {
+		_, base := s.serve(t, Config{Snapshots: failingSnapshots{tt.err}})
+		res, body := get(t, base+"/calendar.ics?as_of=2022-08-19T10:00:00Z")
+		if res.StatusCode != tt.status || res.Header.Get("Retry-After") != tt.retryAfter {
+			t.Errorf("%v: %d, Retry-After %q: %s; want %d, Retry-After %q", tt.err, res.StatusCode, res.Header.Get("Retry-After"), body, tt.status, tt.retryAfter)
+		}
 	}
 }

@@ -18,6 +18,10 @@ const (
 	EUNAVAILABLE  = "unavailable"  // a transient condition (no leader, no connection, a full disk): retry shortly
 )
 
+// ENOTCAUGHTUP is a read that waited for a stream position (min_position)
+// the read model did not reach in time: retry shortly.
+const ENOTCAUGHTUP = "not_caught_up"
+
 // FieldError names one invalid input field.
 type FieldError struct {
 	Field  string `json:"field"`

@@ -1,5 +1,6 @@
 // Package problem writes RFC 9457 problem details, the one error format of
-// every Chancery HTTP endpoint.
+// every Chancery HTTP endpoint, and maps errors to HTTP statuses: the one
+// place where that decision is made, for the API and the feeds alike.
 package problem
 
 import (
