@@ -16,10 +16,10 @@ type kind struct {
 	newID    func(time.Time) string
 	create   func() any
 	commands map[string]func() any
-	execute  func(ctx context.Context, l *events.Log, id string, cmd any, meta events.Meta) (any, events.Result, error)
-	fold     func(ctx context.Context, l *events.Log, id string, keep func(events.Envelope) bool) (any, int, error)
+	execute  func(ctx context.Context, l events.CommandLog, id string, cmd any, meta events.Meta) (any, events.Result, error)
+	fold     func(ctx context.Context, l events.History, id string, keep func(events.Envelope) bool) (any, int, error)
 	// foldVersion folds through a version known to exist (events.FoldVersion).
-	foldVersion func(ctx context.Context, l *events.Log, id string, v int) (any, error)
+	foldVersion func(ctx context.Context, l events.History, id string, v int) (any, error)
 }
 
 var meetings = &kind{
@@ -34,21 +34,21 @@ var meetings = &kind{
 		"cancel":       func() any { return &events.CancelMeeting{} },
 		"held":         func() any { return &events.MarkMeetingHeld{} },
 	},
-	execute: func(ctx context.Context, l *events.Log, id string, cmd any, meta events.Meta) (any, events.Result, error) {
+	execute: func(ctx context.Context, l events.CommandLog, id string, cmd any, meta events.Meta) (any, events.Result, error) {
 		m, res, err := events.Execute[events.Meeting](ctx, l, id, cmd, meta)
 		if err != nil {
 			return nil, res, err
 		}
 		return m, res, nil
 	},
-	fold: func(ctx context.Context, l *events.Log, id string, keep func(events.Envelope) bool) (any, int, error) {
+	fold: func(ctx context.Context, l events.History, id string, keep func(events.Envelope) bool) (any, int, error) {
 		m, err := events.FoldUntil[events.Meeting](ctx, l, id, keep)
 		if err != nil {
 			return nil, 0, err
 		}
 		return m, m.Version, nil
 	},
-	foldVersion: func(ctx context.Context, l *events.Log, id string, v int) (any, error) {
+	foldVersion: func(ctx context.Context, l events.History, id string, v int) (any, error) {
 		return events.FoldVersion[events.Meeting](ctx, l, id, v)
 	},
 }
@@ -62,21 +62,21 @@ var visits = &kind{
 		"cancel":     func() any { return &events.CancelVisit{} },
 		"complete":   func() any { return &events.CompleteVisit{} },
 	},
-	execute: func(ctx context.Context, l *events.Log, id string, cmd any, meta events.Meta) (any, events.Result, error) {
+	execute: func(ctx context.Context, l events.CommandLog, id string, cmd any, meta events.Meta) (any, events.Result, error) {
 		v, res, err := events.Execute[events.Visit](ctx, l, id, cmd, meta)
 		if err != nil {
 			return nil, res, err
 		}
 		return v, res, nil
 	},
-	fold: func(ctx context.Context, l *events.Log, id string, keep func(events.Envelope) bool) (any, int, error) {
+	fold: func(ctx context.Context, l events.History, id string, keep func(events.Envelope) bool) (any, int, error) {
 		v, err := events.FoldUntil[events.Visit](ctx, l, id, keep)
 		if err != nil {
 			return nil, 0, err
 		}
 		return v, v.Version, nil
 	},
-	foldVersion: func(ctx context.Context, l *events.Log, id string, v int) (any, error) {
+	foldVersion: func(ctx context.Context, l events.History, id string, v int) (any, error) {
 		return events.FoldVersion[events.Visit](ctx, l, id, v)
 	},
 }

@@ -5,24 +5,19 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/chancery/chancery/calendar"
-	"github.com/chancery/chancery/events"
-	"github.com/chancery/chancery/notifier"
-	"github.com/chancery/chancery/projections"
 )
 
 // Config holds everything the API needs. All fields but Logger, Now and
 // Ready are required.
 type Config struct {
-	Log         *events.Log
-	Idempotency *events.Idempotency
-	DB          *projections.DB
-	Projector   *projections.Projector
-	Calendar    *calendar.Handler      // the iCalendar feeds; nil serves none
-	Deliveries  *notifier.Queue        // the notifier's deliveries; nil serves none
-	Snapshots   *projections.Snapshots // point-in-time read models for ?as_of= on lists
-	Metrics     http.Handler           // GET /metrics; nil serves none
+	Log         CommandLog
+	Idempotency Idempotency
+	DB          ReadModel
+	Projector   Projector
+	Calendar    Feeds        // the iCalendar feeds; nil serves none
+	Deliveries  Deliveries   // the notifier's deliveries; nil serves none
+	Snapshots   Snapshots    // point-in-time read models for ?as_of= on lists
+	Metrics     http.Handler // GET /metrics; nil serves none
 	Tokens      []Token
 	Logger      *slog.Logger
 	// Ready reports whether the NATS connection is up; nil means always.
@@ -51,13 +46,13 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	log          *events.Log
-	idem         *events.Idempotency
-	db           *projections.DB
-	projector    *projections.Projector
-	calendar     *calendar.Handler
-	deliveries   *notifier.Queue
-	snapshots    *projections.Snapshots
+	log          CommandLog
+	idem         Idempotency
+	db           ReadModel
+	projector    Projector
+	calendar     Feeds
+	deliveries   Deliveries
+	snapshots    Snapshots
 	metrics      http.Handler
 	tokens       []Token
 	logger       *slog.Logger

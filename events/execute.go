@@ -73,7 +73,7 @@ const ExecuteTimeout = 30 * time.Second
 func Execute[A any, PA interface {
 	*A
 	Aggregate
-}](ctx context.Context, l *Log, id string, cmd any, meta Meta) (PA, Result, error) {
+}](ctx context.Context, l CommandLog, id string, cmd any, meta Meta) (PA, Result, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ExecuteTimeout)
@@ -105,6 +105,20 @@ func Execute[A any, PA interface {
 	}
 }
 
+// History reads an aggregate's events; *Log is one.
+type History interface {
+	Load(ctx context.Context, aggType, id string) ([]Stored, error)
+}
+
+// CommandLog is what executing a command needs of the event log: *Log, or
+// a consumer's interface with its methods.
+type CommandLog interface {
+	History
+	Append(ctx context.Context, envs []Envelope, opt AppendOptions) (last uint64, duplicate bool, err error)
+	At(ctx context.Context, seq uint64) (Stored, error)
+	Now() time.Time
+}
+
 // execution is what Execute carries from one attempt to the next.
 type execution struct {
 	meta    Meta
@@ -124,7 +138,7 @@ const (
 func executeOnce[A any, PA interface {
 	*A
 	Aggregate
-}](ctx context.Context, l *Log, id string, cmd any, x *execution) (PA, Result, error) {
+}](ctx context.Context, l CommandLog, id string, cmd any, x *execution) (PA, Result, error) {
 	x.outcome = appendDone
 	meta := x.meta
 	aggType := AggregateTypeOf(id)
@@ -157,7 +171,7 @@ func executeOnce[A any, PA interface {
 	if meta.IfMatch > 0 && version > 0 && meta.IfMatch != version {
 		return nil, Result{}, Errorf(EPRECONDITION, "%s %s is at version %d, not %d", aggType, id, version, meta.IfMatch)
 	}
-	now := l.now().UTC()
+	now := l.Now().UTC()
 	if n := len(hist); n > 0 && now.Before(hist[n-1].RecordedAt) {
 		// A writer whose clock is behind the one that recorded the last
 		// event: this event is decided against that one, so it was not
@@ -251,7 +265,7 @@ func storedAttempt[A any, PA interface {
 func FoldUntil[A any, PA interface {
 	*A
 	Aggregate
-}](ctx context.Context, l *Log, id string, keep func(Envelope) bool) (PA, error) {
+}](ctx context.Context, l History, id string, keep func(Envelope) bool) (PA, error) {
 	aggType := AggregateTypeOf(id)
 	if aggType == "" {
 		return nil, (&Fields{{Field: "id", Detail: "is not a meeting or visit id"}}).Err()
@@ -285,7 +299,7 @@ const staleRetries = 5
 func FoldVersion[A any, PA interface {
 	*A
 	Aggregate
-}](ctx context.Context, l *Log, id string, v int) (PA, error) {
+}](ctx context.Context, l History, id string, v int) (PA, error) {
 	aggType := AggregateTypeOf(id)
 	if aggType == "" {
 		return nil, (&Fields{{Field: "id", Detail: "is not a meeting or visit id"}}).Err()
