@@ -44,9 +44,10 @@ func (s *Server) authenticate(r *http.Request) (Token, bool) {
 	return found, match == 1
 }
 
-// require wraps h so that it runs only for a token with at least scope.
-func (s *Server) require(scope string, h func(w http.ResponseWriter, r *http.Request, actor Token)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// require wraps h so that it runs only for a token with at least scope;
+// h finds the token with callerOf.
+func (s *Server) require(scope string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := s.callerOf(r)
 		t, ok := c.token, c.authd
 		if !ok {
@@ -58,6 +59,6 @@ func (s *Server) require(scope string, h func(w http.ResponseWriter, r *http.Req
 			writeProblem(w, http.StatusForbidden, "token "+t.Name+" has scope "+t.Scope+"; this needs "+scope)
 			return
 		}
-		h(w, r, t)
-	}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -38,56 +38,63 @@ func viewDelivery(d notifier.Delivery) deliveryView {
 	return v
 }
 
-// GET /api/v1/deliveries?status=failed
-func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, _ Token) {
-	status := r.URL.Query().Get("status")
-	if status != "" && !notifier.ValidStatus(status) {
-		s.writeError(w, r, invalid("status", "must be one of queued, sending, retrying, sent, failed, skipped"))
-		return
-	}
-	list, err := s.deliveries.List(r.Context(), status)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]deliveryView, len(list))
-	for i, d := range list {
-		out[i] = viewDelivery(d)
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": out})
+// listDeliveries makes the handler of GET /api/v1/deliveries?status=failed.
+func (s *Server) listDeliveries() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status := r.URL.Query().Get("status")
+		if status != "" && !notifier.ValidStatus(status) {
+			s.writeError(w, r, invalid("status", "must be one of queued, sending, retrying, sent, failed, skipped"))
+			return
+		}
+		list, err := s.deliveries.List(r.Context(), status)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out := make([]deliveryView, len(list))
+		for i, d := range list {
+			out[i] = viewDelivery(d)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, map[string]any{"deliveries": out})
+	})
 }
 
-// GET /api/v1/deliveries/{id}
-func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, _ Token) {
-	d, err := s.deliveries.Get(r.Context(), r.PathValue("id"))
-	if errors.Is(err, notifier.ErrNoDelivery) {
-		err = notFound("no delivery %s", r.PathValue("id"))
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"delivery": viewDelivery(d), "message": d.Message})
+// getDelivery makes the handler of GET /api/v1/deliveries/{id}.
+func (s *Server) getDelivery() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := s.deliveries.Get(r.Context(), r.PathValue("id"))
+		if errors.Is(err, notifier.ErrNoDelivery) {
+			err = notFound("no delivery %s", r.PathValue("id"))
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, map[string]any{"delivery": viewDelivery(d), "message": d.Message})
+	})
 }
 
-// POST /api/v1/deliveries/{id}/retry
-func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request, t Token) {
-	d, err := s.deliveries.Retry(r.Context(), r.PathValue("id"))
-	switch {
-	case errors.Is(err, notifier.ErrNoDelivery):
-		s.writeError(w, r, notFound("no delivery %s", r.PathValue("id")))
-		return
-	case errors.Is(err, notifier.ErrNotRetryable):
-		writeProblem(w, http.StatusConflict, err.Error())
-		return
-	case err != nil:
-		s.writeError(w, r, err)
-		return
-	}
-	s.logger.Info("dead letter queued again", "alert", d.ID, "by", t.Name)
-	writeJSON(w, http.StatusAccepted, map[string]any{"delivery": viewDelivery(d)})
+// retryDelivery makes the handler of POST /api/v1/deliveries/{id}/retry: a
+// dead letter queued again.
+func (s *Server) retryDelivery() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := s.deliveries.Retry(r.Context(), r.PathValue("id"))
+		switch {
+		case errors.Is(err, notifier.ErrNoDelivery):
+			s.writeError(w, r, notFound("no delivery %s", r.PathValue("id")))
+			return
+		case errors.Is(err, notifier.ErrNotRetryable):
+			writeProblem(w, http.StatusConflict, err.Error())
+			return
+		case err != nil:
+			s.writeError(w, r, err)
+			return
+		}
+		s.logger.Info("dead letter queued again", "alert", d.ID, "by", s.callerOf(r).token.Name)
+		writeJSON(w, http.StatusAccepted, map[string]any{"delivery": viewDelivery(d)})
+	})
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

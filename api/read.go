@@ -49,8 +49,9 @@ func minPosition(r *http.Request) (n uint64, ok bool, err error) {
 	return n, true, nil
 }
 
-func (s *Server) listEngagements(k *kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// listEngagements makes the handler of GET /api/v1/{meetings,visits}.
+func (s *Server) listEngagements(k *kind) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := k.parseQuery(r)
 		if err == nil {
 			err = s.awaitPosition(r)
@@ -89,7 +90,7 @@ func (s *Server) listEngagements(k *kind) http.HandlerFunc {
 			body["as_of"] = asOf
 		}
 		writeJSON(w, http.StatusOK, body)
-	}
+	})
 }
 
 // parseQuery validates a list request's filters.
@@ -151,8 +152,10 @@ func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 	return q, f.Err()
 }
 
-func (s *Server) getEngagement(k *kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// getEngagement makes the handler of GET /api/v1/{meetings,visits}/{id}: the
+// resource now, as it stood ?as_of a time, or as a calendar file ({id}.ics).
+func (s *Server) getEngagement(k *kind) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if raw, ok := strings.CutSuffix(r.PathValue("id"), ".ics"); ok && s.calendar != nil {
 			id, err := k.pathID(raw)
 			if err != nil {
@@ -205,7 +208,7 @@ func (s *Server) getEngagement(k *kind) http.HandlerFunc {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Write(doc)
 		w.Write([]byte("\n"))
-	}
+	})
 }
 
 // getAsOf answers with the aggregate as it stood at a past time, folded from
@@ -229,8 +232,10 @@ func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, ra
 	writeJSON(w, http.StatusOK, agg)
 }
 
-func (s *Server) history(k *kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// history makes the handler of GET /api/v1/{meetings,visits}/{id}/history:
+// the aggregate's events.
+func (s *Server) history(k *kind) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := k.pathID(r.PathValue("id"))
 		if err == nil {
 			_, _, err = minPosition(r)
@@ -253,94 +258,97 @@ func (s *Server) history(k *kind) http.HandlerFunc {
 			out[i] = st.Envelope
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"events": out})
-	}
+	})
 }
 
-// listEvents serves the raw event log in stream order, as a JSON page or,
-// for Accept: application/x-ndjson, as a stream of lines.
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	var f events.Fields
-	if _, _, err := minPosition(r); err != nil {
-		f.Add("min_position", "must be a stream position (a non-negative integer)")
-	}
-	var after uint64
-	if a := v.Get("after"); a != "" {
-		n, err := strconv.ParseUint(a, 10, 64)
-		if err != nil {
-			f.Add("after", "must be a stream sequence (a non-negative integer)")
+// listEvents makes the handler of GET /api/v1/events: the raw event log
+// in stream order, as a JSON page or, for Accept: application/x-ndjson, as
+// a stream of lines.
+func (s *Server) listEvents() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := r.URL.Query()
+		var f events.Fields
+		if _, _, err := minPosition(r); err != nil {
+			f.Add("min_position", "must be a stream position (a non-negative integer)")
 		}
-		after = n
-	}
-	ndjson := strings.Contains(r.Header.Get("Accept"), "application/x-ndjson")
-	limit := 100
-	if ndjson {
-		limit = 0 // no limit unless asked
-	}
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || (!ndjson && n > 1000) {
-			f.Add("limit", "must be a whole number from 1 to 1000")
+		var after uint64
+		if a := v.Get("after"); a != "" {
+			n, err := strconv.ParseUint(a, 10, 64)
+			if err != nil {
+				f.Add("after", "must be a stream sequence (a non-negative integer)")
+			}
+			after = n
 		}
-		limit = n
-	}
-	filter := events.ReadFilter{Type: v.Get("type"), AggregateID: v.Get("aggregate")}
-	if _, err := filter.Subject(); err != nil {
-		var de *events.Error
-		if errors.As(err, &de) {
-			f = append(f, de.Fields...)
+		ndjson := strings.Contains(r.Header.Get("Accept"), "application/x-ndjson")
+		limit := 100
+		if ndjson {
+			limit = 0 // no limit unless asked
 		}
-	}
-	if err := f.Err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+		if l := v.Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 || (!ndjson && n > 1000) {
+				f.Add("limit", "must be a whole number from 1 to 1000")
+			}
+			limit = n
+		}
+		filter := events.ReadFilter{Type: v.Get("type"), AggregateID: v.Get("aggregate")}
+		if _, err := filter.Subject(); err != nil {
+			var de *events.Error
+			if errors.As(err, &de) {
+				f = append(f, de.Fields...)
+			}
+		}
+		if err := f.Err(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 
-	if ndjson {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		flusher, _ := w.(http.Flusher)
-		n := 0 // events sent, or being sent
+		if ndjson {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
+			flusher, _ := w.(http.Flusher)
+			n := 0 // events sent, or being sent
+			err := s.log.Scan(r.Context(), after, filter, func(st events.Stored) error {
+				n++
+				if err := enc.Encode(st.Envelope); err != nil {
+					return err
+				}
+				if flusher != nil && n%256 == 0 {
+					flusher.Flush()
+				}
+				if limit > 0 && n >= limit {
+					return events.ErrStopScan
+				}
+				return nil
+			})
+			switch {
+			case err != nil && n == 0:
+				// Nothing is sent yet: the status can still say what went
+				// wrong (an overloaded store is a 503, not an empty 200).
+				w.Header().Del("Content-Type")
+				s.writeError(w, r, err)
+			case err != nil:
+				s.logger.Warn("event stream ended early", "err", err, "sent", n)
+			}
+			return
+		}
+		out := []events.Envelope{}
+		next := after
 		err := s.log.Scan(r.Context(), after, filter, func(st events.Stored) error {
-			n++
-			if err := enc.Encode(st.Envelope); err != nil {
-				return err
-			}
-			if flusher != nil && n%256 == 0 {
-				flusher.Flush()
-			}
-			if limit > 0 && n >= limit {
+			out = append(out, st.Envelope)
+			next = st.Seq
+			if len(out) >= limit {
 				return events.ErrStopScan
 			}
 			return nil
 		})
-		switch {
-		case err != nil && n == 0:
-			// Nothing is sent yet: the status can still say what went
-			// wrong (an overloaded store is a 503, not an empty 200).
-			w.Header().Del("Content-Type")
+		if err != nil {
 			s.writeError(w, r, err)
-		case err != nil:
-			s.logger.Warn("event stream ended early", "err", err, "sent", n)
+			return
 		}
-		return
-	}
-	out := []events.Envelope{}
-	next := after
-	err := s.log.Scan(r.Context(), after, filter, func(st events.Stored) error {
-		out = append(out, st.Envelope)
-		next = st.Seq
-		if len(out) >= limit {
-			return events.ErrStopScan
-		}
-		return nil
+		writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_after": next})
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_after": next})
 }
 
 // parseInstant parses an RFC 3339 time. A "+" offset that arrived unescaped

@@ -97,7 +97,7 @@ func New(cfg Config) *Server {
 	if s.wait <= 0 {
 		s.wait = 5 * time.Second
 	}
-	s.routes()
+	s.handle(s.routes())
 	return s
 }
 
@@ -119,6 +119,3 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(w, r)
 }
-
-// SetMinPositionWait changes how long reads wait for ?min_position.
-func (s *Server) SetMinPositionWait(d time.Duration) { s.wait = d }

@@ -13,34 +13,25 @@ import (
 	"github.com/chancery/chancery/events"
 )
 
-func (s *Server) createMeeting(w http.ResponseWriter, r *http.Request, t Token) {
-	s.write(w, r, t, meetings, "", meetings.create())
+// create makes the handler of POST /api/v1/{meetings,visits}: a new
+// aggregate of k.
+func (s *Server) create(k *kind) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.write(w, r, k, "", k.create())
+	})
 }
 
-func (s *Server) createVisit(w http.ResponseWriter, r *http.Request, t Token) {
-	s.write(w, r, t, visits, "", visits.create())
-}
-
-func (s *Server) meetingCommand(w http.ResponseWriter, r *http.Request, t Token) {
-	s.command(w, r, t, meetings)
-}
-
-func (s *Server) visitCommand(w http.ResponseWriter, r *http.Request, t Token) {
-	s.command(w, r, t, visits)
-}
-
-func (s *Server) command(w http.ResponseWriter, r *http.Request, t Token, k *kind) {
-	id, err := k.pathID(r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	newCmd, ok := k.commands[r.PathValue("command")]
-	if !ok {
-		s.writeError(w, r, notFound("no command %q on %s", r.PathValue("command"), k.plural))
-		return
-	}
-	s.write(w, r, t, k, id, newCmd())
+// command makes the handler of one command on an aggregate of k.
+func (s *Server) command(k *kind, name string) http.Handler {
+	newCmd := k.commands[name]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := k.pathID(r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.write(w, r, k, id, newCmd())
+	})
 }
 
 // DefaultWriteTimeout bounds one command's load, decide and append: long
@@ -66,8 +57,8 @@ func refusedBeforeAppend(err error) bool {
 
 // write decodes a command, executes it and answers with the resource. An
 // empty id means the command creates a new aggregate.
-func (s *Server) write(w http.ResponseWriter, r *http.Request, t Token, k *kind, id string, cmd any) {
-	ctx := r.Context()
+func (s *Server) write(w http.ResponseWriter, r *http.Request, k *kind, id string, cmd any) {
+	ctx, t := r.Context(), s.callerOf(r).token
 	if err := s.writable(); err != nil {
 		s.writeError(w, r, err)
 		return

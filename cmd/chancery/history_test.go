@@ -186,7 +186,8 @@ func TestEventLogAfterTheLastPossibleSequenceIsAnEmptyPage(t *testing.T) {
 }
 
 func TestReadsWaitForMinPositionAndGiveUpClearly(t *testing.T) {
-	s := startService(t, t.TempDir())
+	// A position the stream will not reach in time is given up on after 1 s.
+	s := startService(t, t.TempDir(), func(o *serveOptions) { o.minPositionWait = time.Second })
 	w := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
 	got := s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", w.position(t)), nil).must(t, 200)
 	if len(got.list("meetings")) != 1 {
@@ -197,7 +198,6 @@ func TestReadsWaitForMinPositionAndGiveUpClearly(t *testing.T) {
 		t.Errorf("If-None-Match with the current version: %d, want 304", r.status)
 	}
 	// A position the stream will not reach in time: a clear 503, not a hang.
-	(*s.app.starting.api.Load()).(interface{ SetMinPositionWait(time.Duration) }).SetMinPositionWait(200 * time.Millisecond)
 	r = s.do("GET", "/api/v1/meetings?min_position=999", nil)
 	if r.status != 503 || r.header.Get("Retry-After") == "" {
 		t.Fatalf("unreachable min_position: %d %s", r.status, r.raw)

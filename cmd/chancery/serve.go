@@ -46,6 +46,7 @@ type serveOptions struct {
 	beforeCheckpoint func() error
 	tweakNotifier    func(*notifier.Config, *notifier.ChannelsConfig)
 	writeTimeout     time.Duration // 0: api.DefaultWriteTimeout
+	minPositionWait  time.Duration // 0: the api's default
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
@@ -304,6 +305,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.apiLimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable, WriteTimeout: o.writeTimeout, Leaders: leaders.Leaders,
+		MinPositionWait: o.minPositionWait,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
