@@ -36,6 +36,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.commandRoutes(visits)...)
 	rs = append(rs, []route{
 		{"GET", "/api/v1/events", public, s.listEvents()},
+		{"GET", "/api/v1/openapi.json", public, openAPI()},
 		{"GET", "/healthz", public, healthz()},
 		{"GET", "/readyz", public, s.readyz()},
 	}...)
