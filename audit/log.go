@@ -152,7 +152,7 @@ func NewQuery(aggregate, actor, typ, since, until string) (Query, error) {
 		f.Add("until", "%q is neither an RFC 3339 time (2022-08-20T12:00:00Z) nor a date (2022-08-20)", until)
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
-		f.Add("until", "%s is before since %s", until, since)
+		f.Add("until", "%s is before since (%s)", until, since)
 	}
 	return q, f.Err()
 }

@@ -113,7 +113,7 @@ func TestNewQueryNamesTheFieldAtFault(t *testing.T) {
 			t.Errorf("%+v: %v; want invalid input naming %s", tc, err, tc.field)
 		}
 	}
-	if _, err := NewLogWriter("xml", &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "format: \"xml\" is not table, json, csv") {
+	if _, err := NewLogWriter("xml", &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "format: \"xml\" is not table, json or csv") {
 		t.Errorf("an unknown format: %v", err)
 	}
 }

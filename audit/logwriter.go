@@ -47,7 +47,8 @@ func NewLogWriter(format string, w io.Writer) (*LogWriter, error) {
 		return &LogWriter{logCSV{cw}}, nil
 	}
 	var f events.Fields
-	f.Add("format", "%q is not %s", format, strings.Join(LogFormats, ", "))
+	last := len(LogFormats) - 1
+	f.Add("format", "%q is not %s or %s", format, strings.Join(LogFormats[:last], ", "), LogFormats[last])
 	return nil, f.Err()
 }
 
