@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chancery/chancery/audit"
 	"github.com/chancery/chancery/events"
 )
 
@@ -62,7 +63,7 @@ func TestAuditLogFiltersAndWritesTableJSONAndCSV(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("audit log %v: exit %d: %s", tc.args, code, errOut)
 		}
-		var entries []auditEntry
+		var entries []audit.Entry
 		if err := json.Unmarshal([]byte(out), &entries); err != nil {
 			t.Fatalf("audit log %v --format json: %v\n%s", tc.args, err, out)
 		}
@@ -169,12 +170,12 @@ func TestAuditShowDiffsARescheduleThenACancel(t *testing.T) {
 
 	code, out, errOut = runCLI(t, ctx, nil, "audit", "show", "--format", "json", "--data", dir, talksID)
 	var story struct {
-		Events []auditStep `json:"events"`
+		Events []audit.Step `json:"events"`
 	}
 	if err := json.Unmarshal([]byte(out), &story); code != 0 || err != nil || len(story.Events) != 3 {
 		t.Fatalf("audit show --format json: exit %d, %v: %s%s", code, err, out, errOut)
 	}
-	fields := func(s auditStep) (out []string) {
+	fields := func(s audit.Step) (out []string) {
 		for _, c := range s.Changes {
 			out = append(out, c.Field)
 		}
