@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,9 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/chancery/chancery/internal/natstest"
 	"github.com/chancery/chancery/notifier"
@@ -150,26 +145,5 @@ func TestServeWaitsForItsClusterToStart(t *testing.T) {
 		r.s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
 	case <-time.After(90 * time.Second):
 		t.Fatal("the service did not start within 90 s of its cluster")
-	}
-}
-
-// Only the answers of a cluster still starting are waited out; a stream
-// serve refuses, or any other error, ends the start at once.
-func TestJetStreamStartingErrors(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want bool
-	}{
-		{fmt.Errorf("open stream: %w", context.DeadlineExceeded), true},
-		{nats.ErrNoResponders, true},
-		{&jetstream.APIError{ErrorCode: 10005, Description: "no suitable peers for placement"}, true},
-		{fmt.Errorf("create: %w", &jetstream.APIError{ErrorCode: 10008}), true},
-		{&jetstream.APIError{ErrorCode: 10058, Description: "stream name already in use"}, false},
-		{errors.New("stream CHANCERY_EVENTS allows deletes"), false},
-		{jetstream.ErrJetStreamNotEnabled, false},
-	} {
-		if got := jetStreamStarting(tc.err); got != tc.want {
-			t.Errorf("jetStreamStarting(%v) = %v, want %v", tc.err, got, tc.want)
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chancery/chancery/internal/datalock"
 	"github.com/chancery/chancery/internal/natstest"
 )
 
@@ -22,7 +23,7 @@ func TestSecondServeOnOneDataDirectoryRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = tryStartService(t, dir)
-	if !errors.Is(err, errDataInUse) || !strings.Contains(err.Error(), "chancery serve (pid") {
+	if !errors.Is(err, datalock.ErrInUse) || !strings.Contains(err.Error(), "chancery serve (pid") {
 		t.Fatalf("second serve on %s: %v; want it refused, naming the serve that owns the directory", dir, err)
 	}
 	if after, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(after) != string(urlBefore) {

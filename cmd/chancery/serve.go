@@ -27,6 +27,9 @@ import (
 	"github.com/chancery/chancery/api"
 	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/datalock"
+	"github.com/chancery/chancery/internal/embedded"
+	"github.com/chancery/chancery/internal/natsconn"
 	"github.com/chancery/chancery/notifier"
 	"github.com/chancery/chancery/projections"
 )
@@ -101,8 +104,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 type app struct {
 	opts      serveOptions
 	logger    *slog.Logger
-	lock      *dataLock
-	embedded  *embedded
+	lock      *datalock.Lock
+	embedded  *embedded.Server
 	nc        *nats.Conn
 	log       *events.Log
 	db        *projections.DB
@@ -140,6 +143,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if o.nats.url == "" {
 		o.nats.url = cfg.NATS.URL
 	}
+	conn := o.nats.conn()
 	if err := os.MkdirAll(o.data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -147,12 +151,12 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		return nil, err
 	}
 	// Another serve here is refused before anything else, its port included.
-	lock, h, err := tryLockData(o.data, "serve")
+	lock, h, err := datalock.Try(o.data, datalock.Serve)
 	if err != nil {
 		return nil, err
 	}
-	if lock == nil && h.command == "serve" {
-		return nil, servedBy(o.data, h)
+	if lock == nil && h.Command == datalock.Serve {
+		return nil, datalock.ServedBy(o.data, h)
 	}
 	a.lock = lock
 
@@ -173,29 +177,30 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 
 	if a.lock == nil {
 		a.starting.waitingFor("the data directory, which " + h.String() + " has open")
-		if a.lock, err = lockForServe(ctx, o.data, logger); err != nil {
+		if a.lock, err = datalock.ForServe(ctx, o.data, logger); err != nil {
 			return nil, err
 		}
 	}
 	// Holding the lock, no other serve runs here: a nats.url left by one
 	// that crashed points nowhere.
-	os.Remove(filepath.Join(o.data, "nats.url"))
+	os.Remove(filepath.Join(o.data, embedded.URLFile))
 	tokens, err := apiTokens(o.data, cfg, getenv, logger)
 	if err != nil {
 		return nil, err
 	}
 
-	if o.nats.url == "" {
-		if a.embedded, err = startEmbedded(o.data, logger); err != nil {
+	if conn.URL == "" {
+		if a.embedded, err = embedded.Start(o.data, logger); err != nil {
 			return nil, err
 		}
-		if err := a.embedded.publish(o.data); err != nil {
+		conn.Local = a.embedded
+		if err := a.embedded.Publish(o.data); err != nil {
 			return nil, err
 		}
 		logger.Info("embedded nats started", "store", filepath.Join(o.data, "nats"), "url_file", filepath.Join(o.data, "nats.url"))
 	}
-	a.starting.waitingFor("NATS at " + cmp.Or(redact(o.nats.url), "the embedded server"))
-	if a.nc, err = connectServe(ctx, o.nats, a.embedded, logger); err != nil {
+	a.starting.waitingFor("NATS at " + cmp.Or(natsconn.Redact(conn.URL), "the embedded server"))
+	if a.nc, err = natsconn.Wait(ctx, conn, logger); err != nil {
 		return nil, err
 	}
 	a.starting.waitingFor("JetStream")
@@ -204,14 +209,14 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		return nil, err
 	}
 	replicas := max(cfg.NATS.Replicas, 1)
-	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+	if err := natsconn.WhileJetStreamStarts(ctx, logger, func() (err error) {
 		a.log, err = events.OpenLog(ctx, js, events.LogConfig{Stream: o.stream, Replicas: replicas, Now: o.now})
 		return err
 	}); err != nil {
 		return nil, err
 	}
 	var idem *events.Idempotency
-	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+	if err := natsconn.WhileJetStreamStarts(ctx, logger, func() (err error) {
 		idem, err = events.OpenIdempotency(ctx, js, replicas)
 		return err
 	}); err != nil {
@@ -261,7 +266,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	}
 	ccfg.Now = o.now
 	metrics := notifier.NewMetrics(reg)
-	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+	if err := natsconn.WhileJetStreamStarts(ctx, logger, func() (err error) {
 		a.notifier, err = notifier.New(ctx, ncfg, notifier.Deps{
 			DB: a.db, Log: a.log, JS: js, Channel: notifier.NewChannels(ccfg), Now: o.now,
 			Logger: logger.With("component", "notifier"), Metrics: metrics,
@@ -270,7 +275,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	}); err != nil {
 		return nil, err
 	}
-	if err := whileJetStreamStarts(ctx, logger, func() error { return a.notifier.Start(ctx) }); err != nil {
+	if err := natsconn.WhileJetStreamStarts(ctx, logger, func() error { return a.notifier.Start(ctx) }); err != nil {
 		return nil, err
 	}
 
@@ -312,7 +317,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		},
 	})
 	if a.embedded != nil {
-		go a.embedded.guard.run(pctx, a.embedded, logger)
+		go a.embedded.Guard().Run(pctx, logger)
 	}
 	a.starting.serve(handler)
 	logger.Info("chancery serving", "http", "http://"+a.listener.Addr().String(), "data", o.data, "read_model", dbPath, "position", a.projector.Position())
@@ -324,7 +329,7 @@ func (a *app) writable() error {
 	if a.embedded == nil {
 		return nil
 	}
-	return a.embedded.guard.Err()
+	return a.embedded.Guard().Err()
 }
 
 // addr is where the HTTP server listens.
@@ -372,12 +377,12 @@ func (a *app) close() error {
 		a.nc.Close()
 	}
 	if a.embedded != nil {
-		a.embedded.shutdown()
+		a.embedded.Shutdown()
 	}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())
 	}
-	a.lock.release()
+	a.lock.Release()
 	a.lock = nil
 	return errors.Join(errs...)
 }
