@@ -27,6 +27,7 @@ import (
 	"github.com/chancery/chancery/api"
 	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/config"
 	"github.com/chancery/chancery/internal/datalock"
 	"github.com/chancery/chancery/internal/embedded"
 	"github.com/chancery/chancery/internal/natsconn"
@@ -132,9 +133,9 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			a.close()
 		}
 	}()
-	var cfg Config
+	var cfg config.Config
 	if o.config != "" {
-		c, err := LoadConfig(o.config, getenv)
+		c, err := loadConfig(o.config, getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +258,7 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			Name: "chancery_read_model_position", Help: "Stream sequence of the last event the read model applied.",
 		}, func() float64 { return float64(a.projector.Position()) }))
 
-	ncfg, ccfg, err := cfg.notifierConfig("http://" + a.listener.Addr().String())
+	ncfg, ccfg, err := cfg.NotifierConfig("http://" + a.listener.Addr().String())
 	if err != nil {
 		return nil, err
 	}
@@ -282,12 +283,12 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	// Point-in-time read models for ?as_of=: disposable, rebuilt on demand.
 	snapDir := filepath.Join(o.data, "snapshots")
 	os.RemoveAll(snapDir)
-	if a.snapshots, err = projections.NewSnapshots(snapDir, a.log, cfg.snapshotLimits()); err != nil {
+	if a.snapshots, err = projections.NewSnapshots(snapDir, a.log, cfg.SnapshotLimits()); err != nil {
 		return nil, err
 	}
 
 	feeds := calendar.NewHandler(calendar.Config{
-		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
+		DB: a.db, Position: a.projector.Position, Feeds: cfg.CalendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
 		Now: o.now, Snapshots: a.snapshots, PublicURL: cfg.Calendar.PublicURL, Logger: logger.With("component", "calendar"),
 	})
 	// Decode the feed's engagements before the first subscriber asks.
@@ -302,13 +303,13 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	}()
 	leaders := events.NewLeaderWatch(js, events.LeaderWatchConfig{
 		Streams:  []string{a.log.Stream(), "KV_" + events.IdempotencyBucket, notifier.AlertStream, "KV_" + notifier.DeliveryBucket},
-		Colocate: cfg.NATS.colocate(), Logger: logger.With("component", "leaders"),
+		Colocate: cfg.NATS.Colocate(), Logger: logger.With("component", "leaders"),
 	})
 	go leaders.Run(pctx, 2*time.Second)
 	handler := api.New(api.Config{
 		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
-		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.apiLimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable, WriteTimeout: o.writeTimeout, Leaders: leaders.Leaders,
+		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.APILimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		ReadyMaxLag: cfg.MaxLag(), Now: o.now, Writable: a.writable, WriteTimeout: o.writeTimeout, Leaders: leaders.Leaders,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
@@ -410,8 +411,8 @@ func writable(dirs ...string) error {
 
 // apiTokens gathers the bearer tokens: CHANCERY_API_TOKEN, the config's
 // api_tokens, or else one generated into DATA/api-token on first start.
-func apiTokens(dataDir string, cfg Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
-	tokens := cfg.tokens()
+func apiTokens(dataDir string, cfg config.Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
+	tokens := cfg.Tokens()
 	if t := strings.TrimSpace(getenv("CHANCERY_API_TOKEN")); t != "" {
 		if len(t) < 16 {
 			return nil, usagef("CHANCERY_API_TOKEN is shorter than 16 characters")

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -110,7 +110,7 @@ func (c *Config) validateNotifier(file string, root *yaml.Node) error {
 }
 
 // notifierConfig turns a checked config into the notifier's.
-func (c *Config) notifierConfig(publicURL string) (notifier.Config, notifier.ChannelsConfig, error) {
+func (c *Config) NotifierConfig(publicURL string) (notifier.Config, notifier.ChannelsConfig, error) {
 	n := c.Notifier
 	cfg := notifier.Config{Sweep: n.Sweep, Digest: n.Digest, BaseURL: n.PublicURL, Queue: notifier.QueueConfig{Replicas: c.NATS.Replicas}}
 	if cfg.BaseURL == "" {
