@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/chancery/chancery/internal/natstest"
-	"github.com/chancery/chancery/notifier"
 )
 
 // Two replicas of the service on a three-node NATS cluster (three stream
@@ -38,6 +37,7 @@ func TestTwoReplicasOnAThreeNodeCluster(t *testing.T) {
   replicas: 3
 notifier:
   public_url: https://chancery.example.org
+  delivery: {ack_wait: 1s, backoff: [50ms]}
 subscribers:
   - name: belgrade-desk
     channel: webhook
@@ -50,11 +50,8 @@ subscribers:
 	}
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
 	replica := func(name string, node *natstest.Server) *service {
-		return startService(t, filepath.Join(dir, name), func(o *serveOptions) {
+		return startService(t, filepath.Join(dir, name), func(o *testServe) {
 			o.config, o.now, o.nats.url = cfgPath, clk.Now, node.Srv.ClientURL()
-			o.tweakNotifier = func(c *notifier.Config, _ *notifier.ChannelsConfig) {
-				c.Queue.AckWait, c.Queue.Backoff = time.Second, []time.Duration{50 * time.Millisecond}
-			}
 		})
 	}
 	a, b := replica("a", nodes[0]), replica("b", nodes[1])
@@ -125,7 +122,7 @@ func TestServeWaitsForItsClusterToStart(t *testing.T) {
 	}
 	started := make(chan result, 1)
 	go func() {
-		s, err := tryStartService(t, filepath.Join(dir, "data"), func(o *serveOptions) {
+		s, err := tryStartService(t, filepath.Join(dir, "data"), func(o *testServe) {
 			o.config, o.nats.url = cfgPath, first.Srv.ClientURL()
 		})
 		started <- result{s, err}

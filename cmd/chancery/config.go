@@ -1,10 +1,10 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/chancery/chancery/internal/config"
 )
@@ -19,22 +19,36 @@ func loadConfig(path string, getenv func(string) string) (*config.Config, error)
 	return cfg, nil
 }
 
+const configUsage = `Usage: chancery config check FILE
+
+Checks a config file without starting: every key, value and ${ENV}
+reference, as serve reads it. Prints "FILE: ok" and exits 0, with a
+"warning:" line on stderr for what is allowed but likely a mistake; a
+problem is one line naming FILE:LINE and the key, and exit code 2.`
+
 func runConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: chancery config check FILE") }
-	if err := parseQuietly(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usagef("%v", err)
-	}
-	if fs.NArg() != 2 || fs.Arg(0) != "check" {
+	fs.Usage = func() { fmt.Fprintln(stderr, configUsage) }
+	switch {
+	case len(args) > 0 && args[0] == "check":
+		args = args[1:]
+	case len(args) > 0 && strings.HasPrefix(args[0], "-"):
+		// --help, or a flag that parsing names, before the subcommand
+	default:
 		return usagef("usage: chancery config check FILE")
 	}
-	if _, err := loadConfig(fs.Arg(1), getenv); err != nil {
+	path, err := parseOneArg(fs, args, "chancery config check FILE")
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(1))
+	cfg, err := loadConfig(path, getenv)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stderr, "warning: "+w)
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return nil
 }

@@ -119,7 +119,7 @@ func TestToolOnTheDataOfAServeWithExternalNATSIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := natstest.Start(t, "")
-	startService(t, dir, func(o *serveOptions) { o.nats.url = ns.Srv.ClientURL() })
+	startService(t, dir, func(o *testServe) { o.nats.url = ns.Srv.ClientURL() })
 	code, _, errOut := runCLI(t, context.Background(), nil, "export", "--data", dir)
 	if code != 1 || !strings.Contains(errOut, "chancery serve (pid") || !strings.Contains(errOut, "--nats URL") {
 		t.Errorf("export --data of a serve on external NATS: exit %d, %q; want refused, naming the serve and --nats", code, errOut)

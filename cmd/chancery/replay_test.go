@@ -56,7 +56,7 @@ func meetingIn(t *testing.T, path, id string) events.Meeting {
 func TestReplayUntilTimeShowsTheScheduleAsItStood(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock(time.Now())
-	s := startService(t, dir, func(o *serveOptions) { o.now = clk.Now })
+	s := startService(t, dir, func(o *testServe) { o.now = clk.Now })
 	id, moments := talksStory(t, s, clk)
 
 	want := []struct{ status, start string }{

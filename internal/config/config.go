@@ -36,6 +36,8 @@ type Config struct {
 	Snapshots   SnapshotsConfig    `yaml:"snapshots"`
 	Readiness   ReadinessConfig    `yaml:"readiness"`
 	Limits      LimitsConfig       `yaml:"limits"`
+
+	warnings []string
 }
 
 // ReadinessConfig says when /readyz answers 200.
@@ -45,7 +47,7 @@ type ReadinessConfig struct {
 	MaxLag string `yaml:"max_lag"`
 }
 
-// maxLag returns readiness.max_lag, or 0 for the default.
+// MaxLag returns readiness.max_lag, or 0 for the default.
 func (c *Config) MaxLag() time.Duration {
 	d, _ := time.ParseDuration(c.Readiness.MaxLag)
 	return d
@@ -89,9 +91,19 @@ type NATSConfig struct {
 	// on the node that leads the event stream (default true; see
 	// events.LeaderWatch).
 	ColocateLeaders *bool `yaml:"colocate_leaders"`
+	// WriteTimeout bounds one write to the stream, as a Go duration
+	// ("10s"); a write that outlasts it (an election on a cluster, say)
+	// answers 503. Empty: api.DefaultWriteTimeout.
+	WriteTimeout string `yaml:"write_timeout"`
 }
 
-// colocate says whether leaders are gathered on the event stream's leader.
+// WriteTimeout returns nats.write_timeout, or 0 for the default.
+func (c *Config) WriteTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.NATS.WriteTimeout)
+	return d
+}
+
+// Colocate says whether leaders are gathered on the event stream's leader.
 func (n NATSConfig) Colocate() bool { return n.ColocateLeaders == nil || *n.ColocateLeaders }
 
 // NotifierConfig configures alerts.
@@ -107,6 +119,19 @@ type NotifierConfig struct {
 	// Templates is a directory whose reminder.txt, change.html, ... replace
 	// the built-in alert templates.
 	Templates string `yaml:"templates"`
+	// Delivery says when an alert whose sending failed is tried again.
+	Delivery DeliveryConfig `yaml:"delivery"`
+}
+
+// DeliveryConfig times the retries of the delivery queue, as Go durations.
+// Empty: the defaults of notifier.QueueConfig.
+type DeliveryConfig struct {
+	// AckWait is how long a claimed alert may go unrefreshed before another
+	// worker (a replica) takes it over from one that stopped.
+	AckWait string `yaml:"ack_wait"`
+	// Backoff is the pause after the first, second, ... failed attempt;
+	// the last one repeats.
+	Backoff []string `yaml:"backoff"`
 }
 
 // SMTPConfig is the mail relay alerts go through.
@@ -164,7 +189,7 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(raw, &root); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, syntaxError(path, err)
 	}
 	// Unknown keys, found in the file as written (a Node cannot be decoded
 	// strictly); type errors wait until the values are expanded.
@@ -192,7 +217,21 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if err := cfg.validate(path, &root); err != nil {
 		return nil, err
 	}
+	cfg.warn(path, &root)
 	return cfg, nil
+}
+
+// yamlLine matches the line number the YAML parser puts before its message.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line ([0-9]+): `)
+
+// syntaxError turns the parser's "yaml: line N: problem" into
+// FILE:N: problem, the form of every other error here.
+func syntaxError(path string, err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %s", path, m[1], msg[len(m[0]):])
+	}
+	return fmt.Errorf("%s: %s", path, strings.TrimPrefix(msg, "yaml: "))
 }
 
 // yamlProblem matches the decoder's "line N: field x not found in type T"
@@ -367,9 +406,21 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 			return configError(file, lineOf(root, "snapshots", n.key), "snapshots."+n.key, "must be a positive number (0 or absent: the default)")
 		}
 	}
-	if c.Readiness.MaxLag != "" {
-		if d, err := time.ParseDuration(c.Readiness.MaxLag); err != nil || d <= 0 {
-			return configError(file, lineOf(root, "readiness", "max_lag"), "readiness.max_lag", "must be a positive duration such as 5s")
+	for _, d := range []struct {
+		path  []string
+		value string
+	}{
+		{[]string{"readiness", "max_lag"}, c.Readiness.MaxLag},
+		{[]string{"nats", "write_timeout"}, c.NATS.WriteTimeout},
+		{[]string{"notifier", "delivery", "ack_wait"}, c.Notifier.Delivery.AckWait},
+	} {
+		if err := checkDuration(file, root, d.value, d.path...); err != nil {
+			return err
+		}
+	}
+	for i, b := range c.Notifier.Delivery.Backoff {
+		if err := checkDuration(file, root, b, "notifier", "delivery", "backoff", fmt.Sprint(i)); err != nil {
+			return err
 		}
 	}
 	if err := c.Limits.validate(file, root); err != nil {
@@ -407,6 +458,22 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 		}
 	}
 	return c.validateNotifier(file, root)
+}
+
+// checkDuration checks that value, at path, is empty or a positive Go
+// duration.
+func checkDuration(file string, root *yaml.Node, value string, path ...string) error {
+	if value == "" {
+		return nil
+	}
+	if d, err := time.ParseDuration(value); err != nil || d <= 0 {
+		key := strings.Join(path, ".")
+		if n := len(path); n > 0 && strings.Trim(path[n-1], "0123456789") == "" {
+			key = fmt.Sprintf("%s[%s]", strings.Join(path[:n-1], "."), path[n-1])
+		}
+		return configError(file, lineOf(root, path...), key, "%q must be a positive duration such as 5s", value)
+	}
+	return nil
 }
 
 // validate checks the filter at section[i].filter.
