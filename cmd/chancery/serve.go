@@ -67,6 +67,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: chancery serve [flags]\n\nRuns the service: NATS JetStream (embedded unless --nats), the SQLite read model and the HTTP API.\n\nFlags:")
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nEnvironment:\n  CHANCERY_API_TOKEN\n    \tbearer token for writes (admin scope, 16 characters or more). With neither it nor\n    \tapi_tokens in the config, the first start writes a random one to DIR/api-token;\n    \twith either, DIR/api-token is not read.")
 	}
 	if err := parseQuietly(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -182,6 +183,9 @@ func (a *app) loadConfig(context.Context) (func() error, error) {
 			return nil, err
 		}
 		a.cfg = *c
+	}
+	for _, w := range a.cfg.Warnings() {
+		a.logger.Warn(w)
 	}
 	if a.opts.nats.url == "" {
 		a.opts.nats.url = a.cfg.NATS.URL
@@ -517,10 +521,13 @@ func apiTokens(dataDir string, cfg config.Config, getenv func(string) string, lo
 		}
 		tokens = append(tokens, api.Token{Name: "env", Token: t, Scope: api.ScopeAdmin})
 	}
+	path := filepath.Join(dataDir, "api-token")
 	if len(tokens) > 0 {
+		if _, err := os.Stat(path); err == nil {
+			logger.Warn(path + " is not read: CHANCERY_API_TOKEN or the config's api_tokens give the tokens")
+		}
 		return tokens, nil
 	}
-	path := filepath.Join(dataDir, "api-token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		logger.Info("using the API token in " + path)
 		return []api.Token{{Name: "local", Token: strings.TrimSpace(string(b)), Scope: api.ScopeAdmin}}, nil

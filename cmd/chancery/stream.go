@@ -72,7 +72,11 @@ type streamFlags struct {
 
 func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	env := envLookup(getenv)
-	fs.StringVar(&f.data, "data", env("CHANCERY_DATA", "./data"), "data directory of the service whose stream to read, when --nats is not given [CHANCERY_DATA]")
+	use := "data directory of the service whose stream to read, when --nats is not given [CHANCERY_DATA]"
+	if f.command == "import-events" {
+		use = "data directory of the service whose stream to write (made if absent), when --nats is not given [CHANCERY_DATA]"
+	}
+	fs.StringVar(&f.data, "data", env("CHANCERY_DATA", "./data"), use)
 	f.nats.register(fs, env)
 	f.stream = events.DefaultStream
 }
