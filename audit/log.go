@@ -145,10 +145,10 @@ func NewQuery(aggregate, actor, typ, since, until string) (Query, error) {
 		}
 	}
 	var ok bool
-	if q.Since, ok = parseTime(since, false); !ok {
+	if q.Since, ok = ParseTime(since, false); !ok {
 		f.Add("since", "%q is neither an RFC 3339 time (2022-08-20T12:00:00Z) nor a date (2022-08-20)", since)
 	}
-	if q.Until, ok = parseTime(until, true); !ok {
+	if q.Until, ok = ParseTime(until, true); !ok {
 		f.Add("until", "%q is neither an RFC 3339 time (2022-08-20T12:00:00Z) nor a date (2022-08-20)", until)
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
@@ -157,9 +157,10 @@ func NewQuery(aggregate, actor, typ, since, until string) (Query, error) {
 	return q, f.Err()
 }
 
-// parseTime reads an RFC 3339 time or a date (a whole UTC day: its start,
-// or with endOfDay its last instant); "" is the zero time.
-func parseTime(v string, endOfDay bool) (time.Time, bool) {
+// ParseTime reads an RFC 3339 time or a date (a whole UTC day: its start,
+// or with endOfDay its last instant); "" is the zero time. Every command
+// that takes a time takes these forms.
+func ParseTime(v string, endOfDay bool) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, true
 	}

@@ -27,7 +27,7 @@ func recordAuditedStory(t *testing.T, dir string) (s *service, talksID string) {
 		t.Fatal(err)
 	}
 	clk := newClock(time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
-	s = startService(t, dir, func(o *serveOptions) { o.now, o.config = clk.Now, cfg })
+	s = startService(t, dir, func(o *testServe) { o.now, o.config = clk.Now, cfg })
 	talksID, _ = recordSeed(t, s)
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
 	s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"},

@@ -21,7 +21,7 @@ import (
 )
 
 func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, f := toolFlags("export", `Usage: chancery export [--until-seq N | --until-time RFC3339] [--data DIR | --nats URL] > trail.ndjson
+	fs, f := toolFlags("export", `Usage: chancery export [--until-seq N | --until-time TIME] [--data DIR | --nats URL] > trail.ndjson
 
 Writes the event log to stdout as NDJSON: a header line, one line per event
 with its stream sequence, subject, Nats-Msg-Id, the envelope exactly as stored
@@ -29,7 +29,7 @@ and a SHA-256 hash chained to the line before, and an end line with the count
 and the chain's head. Check it offline with 'chancery audit check-export';
 load it into an empty stream with 'chancery import-events'. See docs/audit.md.`, getenv, stderr)
 	untilSeq := fs.Uint64("until-seq", 0, "export the events up to and including this stream sequence (default: all)")
-	untilTime := fs.String("until-time", "", "export the events recorded at or before this RFC 3339 time")
+	untilTime := fs.String("until-time", "", "export the events recorded at or before this time: RFC 3339, or a date (its whole UTC day)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,8 +39,8 @@ load it into an empty stream with 'chancery import-events'. See docs/audit.md.`,
 			return usagef("export: give --until-seq or --until-time, not both")
 		}
 		var err error
-		if at, err = time.Parse(time.RFC3339, *untilTime); err != nil {
-			return usagef("--until-time: %q is not an RFC 3339 time (2022-08-20T12:00:00Z)", *untilTime)
+		if at, err = parseTimeFlag("--until-time", *untilTime, true); err != nil {
+			return err
 		}
 	}
 

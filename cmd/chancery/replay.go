@@ -15,10 +15,10 @@ import (
 var replayAfterBatch func()
 
 func runReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, f := toolFlags("replay", "Usage: chancery replay --out FILE [--until-seq N | --until-time RFC3339] [--data DIR | --nats URL]\n\nRebuilds the read model from the event stream into a new SQLite file, as the\nschedule stood at that point.", getenv, stderr)
+	fs, f := toolFlags("replay", "Usage: chancery replay --out FILE [--until-seq N | --until-time TIME] [--data DIR | --nats URL]\n\nRebuilds the read model from the event stream into a new SQLite file, as the\nschedule stood at that point.", getenv, stderr)
 	out := fs.String("out", "", "the SQLite file to write (required); FILE.partial holds an unfinished replay, which a second run resumes")
 	untilSeq := fs.Uint64("until-seq", 0, "replay events up to this stream sequence (default: all)")
-	untilTime := fs.String("until-time", "", "replay events recorded up to this RFC 3339 time")
+	untilTime := fs.String("until-time", "", "replay events recorded up to this time: RFC 3339, or a date (its whole UTC day)")
 	force := fs.Bool("force", false, "overwrite --out if it exists")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -33,9 +33,9 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 	bound := ""
 	switch {
 	case *untilTime != "":
-		t, err := time.Parse(time.RFC3339, *untilTime)
+		t, err := parseTimeFlag("replay: --until-time", *untilTime, true)
 		if err != nil {
-			return usagef("replay: --until-time %q is not an RFC 3339 time such as 2022-08-20T00:00:00Z", *untilTime)
+			return err
 		}
 		at, bound = t, "the last event recorded by "+t.UTC().Format(time.RFC3339)
 	case *untilSeq != 0:

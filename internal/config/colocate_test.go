@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -16,11 +16,11 @@ func TestLeadersAreColocatedUnlessTheConfigSaysNot(t *testing.T) {
 		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := LoadConfig(p, func(string) string { return "" })
+		cfg, err := Load(p, func(string) string { return "" })
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
-		if got := cfg.NATS.colocate(); got != want {
+		if got := cfg.NATS.Colocate(); got != want {
 			t.Errorf("%q: colocate = %v, want %v", text, got, want)
 		}
 	}
