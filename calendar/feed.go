@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -420,7 +419,7 @@ func (h *Handler) baseURL(r *http.Request) string {
 // ServeOne serves a single meeting or visit as a calendar file, to add to a
 // calendar by hand.
 func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id string) {
-	doc, _, err := h.cfg.DB.Get(r.Context(), typ, id)
+	e, _, err := h.cfg.DB.Engagement(r.Context(), typ, id)
 	if errors.Is(err, projections.ErrNotFound) {
 		problem.Write(w, http.StatusNotFound, typ+" "+id+" not found")
 		return
@@ -429,17 +428,12 @@ func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id strin
 		h.writeError(w, r, err)
 		return
 	}
-	f, err := h.render([]projections.Item{{Type: typ, Doc: doc}}, Options{Name: "Chancery", BaseURL: h.baseURL(r)})
+	f, err := h.render([]projections.Item{{Engagement: e}}, Options{Name: "Chancery", BaseURL: h.baseURL(r)})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	var v struct {
-		UpdatedAt time.Time `json:"updated_at"`
-	}
-	if json.Unmarshal(doc, &v) == nil {
-		f.modified = v.UpdatedAt // one engagement: its own last change
-	}
+	f.modified = e.UpdatedAt // one engagement: its own last change
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-cache")
 	writeCalendar(w, r, id+".ics", f)
