@@ -39,9 +39,16 @@ type Feed struct {
 	Token  string
 }
 
+// ReadModel is what the feeds read: the engagements of a feed, and one
+// engagement. *projections.DB is one.
+type ReadModel interface {
+	FeedChanged(ctx context.Context, q projections.Query, need func(id string, seq uint64) bool) ([]projections.Item, uint64, time.Time, error)
+	Engagement(ctx context.Context, typ, id string) (*projections.Engagement, uint64, error)
+}
+
 // Config configures the feed handler.
 type Config struct {
-	DB       *projections.DB
+	DB       ReadModel
 	Position func() uint64 // the read model's position, known without a query
 	Feeds    []Feed
 	// UIDHost names this deployment in UIDs; keep it stable, or clients

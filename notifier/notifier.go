@@ -52,9 +52,15 @@ const (
 // DefaultReminders are the lead times of reminders before timed engagements.
 var DefaultReminders = []time.Duration{24 * time.Hour, time.Hour}
 
+// Schedule is what the notifier reads of the read model: the engagements
+// that overlap a window. *projections.DB is one.
+type Schedule interface {
+	Feed(ctx context.Context, q projections.Query) ([]projections.Engagement, uint64, error)
+}
+
 // Deps are the notifier's collaborators.
 type Deps struct {
-	DB      *projections.DB
+	DB      Schedule
 	Log     *events.Log
 	JS      jetstream.JetStream
 	Channel Channel
