@@ -12,7 +12,7 @@ import (
 const VisitKind = "visit"
 
 // Engagement is a meeting or a visit as everything that reads the read
-// model shows it: the calendar feeds, the alerts, the pages. It is built in
+// model shows it: the calendar feeds and the alerts. It is built in
 // one place from a meeting or a visit, with its labels from events, so
 // that no two readers decode a document or word a label differently.
 //
