@@ -182,8 +182,8 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 		}
 		q.People = v["participant"]
 		for _, k := range v["kind"] {
-			if !slices.Contains(events.Kinds, k) && k != "visit" {
-				f.Add("kind", "%q is not one of %s, visit", k, strings.Join(events.Kinds, ", "))
+			if !slices.Contains(events.Kinds, k) && k != projections.VisitKind {
+				f.Add("kind", "%q is not one of %s", k, strings.Join(events.Kinds, ", ")+", "+projections.VisitKind)
 			}
 			q.Kinds = append(q.Kinds, k)
 		}
