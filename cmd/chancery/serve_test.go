@@ -175,7 +175,7 @@ func TestProjectorKilledBetweenRowsAndCheckpointRecoversToRebuild(t *testing.T) 
 	dir := t.TempDir()
 	var armed atomic.Bool
 	injected := errors.New("injected crash between row writes and checkpoint")
-	s := startService(t, dir, func(o *serveOptions) {
+	s := startService(t, dir, func(o *testServe) {
 		o.beforeCheckpoint = func() error {
 			if armed.Load() {
 				return injected
@@ -216,7 +216,7 @@ func TestProjectorKilledBetweenRowsAndCheckpointRecoversToRebuild(t *testing.T) 
 func TestProjectorRetriesAfterAFailureAndCatchesUp(t *testing.T) {
 	var failing atomic.Bool
 	var attempts atomic.Int32
-	s := startService(t, t.TempDir(), func(o *serveOptions) {
+	s := startService(t, t.TempDir(), func(o *testServe) {
 		o.beforeCheckpoint = func() error {
 			if failing.Load() {
 				attempts.Add(1)
