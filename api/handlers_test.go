@@ -18,16 +18,16 @@ import (
 func TestCreatedMeetingIsReadListedByEachFilterAndHasItsHistory(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	w := a.do("POST", "/api/v1/meetings", talks()).must(t, http.StatusCreated)
-	id := w.str("id")
-	if w.header.Get("Location") != "/api/v1/meetings/"+id || w.header.Get("ETag") != `"1"` || w.header.Get("Chancery-Position") == "" {
-		t.Errorf("create: Location %q, ETag %q, Chancery-Position %q", w.header.Get("Location"), w.header.Get("ETag"), w.header.Get("Chancery-Position"))
+	w := a.Do("POST", "/api/v1/meetings", talks()).Must(t, http.StatusCreated)
+	id := w.Str("id")
+	if w.Header.Get("Location") != "/api/v1/meetings/"+id || w.Header.Get("ETag") != `"1"` || w.Header.Get("Chancery-Position") == "" {
+		t.Errorf("create: Location %q, ETag %q, Chancery-Position %q", w.Header.Get("Location"), w.Header.Get("ETag"), w.Header.Get("Chancery-Position"))
 	}
-	pos := "min_position=" + w.header.Get("Chancery-Position")
+	pos := "min_position=" + w.Header.Get("Chancery-Position")
 
-	got := a.do("GET", "/api/v1/meetings/"+id+"?"+pos, nil, "Authorization", "-").must(t, http.StatusOK)
-	if got.str("title") != "Talks between Sergey Lavrov and Aleksandar Vulin" || got.str("status") != "scheduled" || got.header.Get("ETag") != `"1"` {
-		t.Errorf("read: %s", got.raw)
+	got := a.Do("GET", "/api/v1/meetings/"+id+"?"+pos, nil, "Authorization", "-").Must(t, http.StatusOK)
+	if got.Str("title") != "Talks between Sergey Lavrov and Aleksandar Vulin" || got.Str("status") != "scheduled" || got.Header.Get("ETag") != `"1"` {
+		t.Errorf("read: %s", got.Raw)
 	}
 	for query, want := range map[string]int{
 		"":                                     1,
@@ -43,29 +43,29 @@ func TestCreatedMeetingIsReadListedByEachFilterAndHasItsHistory(t *testing.T) {
 		"status=cancelled":                     0,
 		"participant=Vulin&country=RU&limit=1": 1,
 	} {
-		l := a.do("GET", "/api/v1/meetings?"+pos+"&"+query, nil).must(t, http.StatusOK)
-		if n := len(l.list("meetings")); n != want {
-			t.Errorf("list ?%s: %d meetings, want %d: %s", query, n, want, l.raw)
+		l := a.Do("GET", "/api/v1/meetings?"+pos+"&"+query, nil).Must(t, http.StatusOK)
+		if n := len(l.List("meetings")); n != want {
+			t.Errorf("list ?%s: %d meetings, want %d: %s", query, n, want, l.Raw)
 		}
 	}
-	h := a.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, http.StatusOK)
-	if ev := h.list("events"); len(ev) != 1 || ev[0].(map[string]any)["type"] != "meeting.scheduled" {
-		t.Errorf("history: %s", h.raw)
+	h := a.Do("GET", "/api/v1/meetings/"+id+"/history", nil).Must(t, http.StatusOK)
+	if ev := h.List("events"); len(ev) != 1 || ev[0]["type"] != "meeting.scheduled" {
+		t.Errorf("history: %s", h.Raw)
 	}
 }
 
 func TestStaleIfMatchIs412AndStoresNothing(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	id := a.do("POST", "/api/v1/meetings", talks()).must(t, http.StatusCreated).str("id")
-	moved := a.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "travel"}, "If-Match", `"1"`).must(t, http.StatusOK)
-	if moved.header.Get("ETag") != `"2"` || moved.str("status") != "rescheduled" {
-		t.Fatalf("reschedule: ETag %q: %s", moved.header.Get("ETag"), moved.raw)
+	id := a.Do("POST", "/api/v1/meetings", talks()).Must(t, http.StatusCreated).Str("id")
+	moved := a.Do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "travel"}, "If-Match", `"1"`).Must(t, http.StatusOK)
+	if moved.Header.Get("ETag") != `"2"` || moved.Str("status") != "rescheduled" {
+		t.Fatalf("reschedule: ETag %q: %s", moved.Header.Get("ETag"), moved.Raw)
 	}
 	before := a.lastSeq()
-	stale := a.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "none"}, "If-Match", `"1"`).must(t, http.StatusPreconditionFailed)
-	if stale.header.Get("Content-Type") != "application/problem+json" {
-		t.Errorf("412 is not a problem: %s", stale.raw)
+	stale := a.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "none"}, "If-Match", `"1"`).Must(t, http.StatusPreconditionFailed)
+	if stale.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("412 is not a problem: %s", stale.Raw)
 	}
 	if after := a.lastSeq(); after != before {
 		t.Errorf("a stale If-Match stored events: last sequence %d, was %d", after, before)
@@ -75,25 +75,25 @@ func TestStaleIfMatchIs412AndStoresNothing(t *testing.T) {
 func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	first := a.do("POST", "/api/v1/meetings", talks(), "Idempotency-Key", "release-2022-08-19").must(t, http.StatusCreated)
+	first := a.Do("POST", "/api/v1/meetings", talks(), "Idempotency-Key", "release-2022-08-19").Must(t, http.StatusCreated)
 	before := a.lastSeq()
-	again := a.do("POST", "/api/v1/meetings", talks(), "Idempotency-Key", "release-2022-08-19").must(t, http.StatusCreated)
-	if again.str("id") != first.str("id") || again.header.Get("Idempotent-Replayed") != "true" ||
-		again.header.Get("Location") != first.header.Get("Location") || again.header.Get("Chancery-Position") != first.header.Get("Chancery-Position") {
-		t.Errorf("retry answered %s (replayed %q), want the first answer %s", again.raw, again.header.Get("Idempotent-Replayed"), first.raw)
+	again := a.Do("POST", "/api/v1/meetings", talks(), "Idempotency-Key", "release-2022-08-19").Must(t, http.StatusCreated)
+	if again.Str("id") != first.Str("id") || again.Header.Get("Idempotent-Replayed") != "true" ||
+		again.Header.Get("Location") != first.Header.Get("Location") || again.Header.Get("Chancery-Position") != first.Header.Get("Chancery-Position") {
+		t.Errorf("retry answered %s (replayed %q), want the first answer %s", again.Raw, again.Header.Get("Idempotent-Replayed"), first.Raw)
 	}
 	if after := a.lastSeq(); after != before {
 		t.Errorf("the retry stored events: last sequence %d, was %d", after, before)
 	}
 	changed := talks()
 	changed["title"] = "Another meeting"
-	a.do("POST", "/api/v1/meetings", changed, "Idempotency-Key", "release-2022-08-19").must(t, http.StatusUnprocessableEntity)
+	a.Do("POST", "/api/v1/meetings", changed, "Idempotency-Key", "release-2022-08-19").Must(t, http.StatusUnprocessableEntity)
 }
 
 func TestBadInputIs400NamingTheFieldAndStoresNothing(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	id := a.do("POST", "/api/v1/meetings", talks()).must(t, http.StatusCreated).str("id")
+	id := a.Do("POST", "/api/v1/meetings", talks()).Must(t, http.StatusCreated).Str("id")
 	before := a.lastSeq()
 	russia := talks()
 	russia["location"] = map[string]any{"city": "Moscow", "country": "Russia"}
@@ -113,9 +113,9 @@ func TestBadInputIs400NamingTheFieldAndStoresNothing(t *testing.T) {
 		{"GET", "/api/v1/meetings/" + id + "?min_position=soon", nil, "min_position"},
 		{"GET", "/api/v1/events?type=meeting.exploded", nil, "type"},
 	} {
-		r := a.do(tc.method, tc.path, tc.body).must(t, http.StatusBadRequest)
-		if !slices.Contains(r.fields(), tc.field) {
-			t.Errorf("%s %s: the problem names %v, want %q: %s", tc.method, tc.path, r.fields(), tc.field, r.raw)
+		r := a.Do(tc.method, tc.path, tc.body).Must(t, http.StatusBadRequest)
+		if !slices.Contains(r.FieldErrors(), tc.field) {
+			t.Errorf("%s %s: the problem names %v, want %q: %s", tc.method, tc.path, r.FieldErrors(), tc.field, r.Raw)
 		}
 	}
 	if after := a.lastSeq(); after != before {
@@ -128,14 +128,14 @@ func TestUnknownIdIs404NamingIt(t *testing.T) {
 	a := startAPI(t)
 	const id = "mtg_01j00000000000000000000000"
 	for _, path := range []string{"/api/v1/meetings/" + id, "/api/v1/meetings/" + id + "/history", "/api/v1/meetings/" + id + "?as_of=2022-08-20T00:00:00Z"} {
-		r := a.do("GET", path, nil).must(t, http.StatusNotFound)
-		if !strings.Contains(r.str("detail"), id) {
-			t.Errorf("GET %s: the problem does not name the id: %s", path, r.raw)
+		r := a.Do("GET", path, nil).Must(t, http.StatusNotFound)
+		if !strings.Contains(r.Str("detail"), id) {
+			t.Errorf("GET %s: the problem does not name the id: %s", path, r.Raw)
 		}
 	}
-	r := a.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{}).must(t, http.StatusNotFound)
-	if !strings.Contains(r.str("detail"), id) {
-		t.Errorf("cancel: the problem does not name the id: %s", r.raw)
+	r := a.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{}).Must(t, http.StatusNotFound)
+	if !strings.Contains(r.Str("detail"), id) {
+		t.Errorf("cancel: the problem does not name the id: %s", r.Raw)
 	}
 }
 
@@ -143,9 +143,9 @@ func TestMinPositionNotReachedIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t, func(c *Config) { c.MinPositionWait = 50 * time.Millisecond })
 	for _, path := range []string{"/api/v1/meetings?min_position=999", "/api/v1/visits/vis_01j00000000000000000000000?min_position=999", "/calendar.ics?min_position=999"} {
-		r := a.do("GET", path, nil).must(t, http.StatusServiceUnavailable)
-		if r.header.Get("Retry-After") != "1" || !strings.Contains(r.str("detail"), "999") {
-			t.Errorf("GET %s: Retry-After %q: %s; want 1 and the position", path, r.header.Get("Retry-After"), r.raw)
+		r := a.Do("GET", path, nil).Must(t, http.StatusServiceUnavailable)
+		if r.Header.Get("Retry-After") != "1" || !strings.Contains(r.Str("detail"), "999") {
+			t.Errorf("GET %s: Retry-After %q: %s; want 1 and the position", path, r.Header.Get("Retry-After"), r.Raw)
 		}
 	}
 }
@@ -155,39 +155,39 @@ func TestMinPositionNotReachedIs503WithRetryAfter(t *testing.T) {
 func TestAsOfShowsTheMeetingAsItStood(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	id := a.do("POST", "/api/v1/meetings", talks()).must(t, http.StatusCreated).str("id")
-	a.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23"}).must(t, http.StatusOK)
-	hist := a.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, http.StatusOK).list("events")
-	first := hist[0].(map[string]any)["recorded_at"].(string)
+	id := a.Do("POST", "/api/v1/meetings", talks()).Must(t, http.StatusCreated).Str("id")
+	a.Do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23"}).Must(t, http.StatusOK)
+	hist := a.Do("GET", "/api/v1/meetings/"+id+"/history", nil).Must(t, http.StatusOK).List("events")
+	first := hist[0]["recorded_at"].(string)
 
-	then := a.do("GET", "/api/v1/meetings/"+id+"?as_of="+first, nil).must(t, http.StatusOK)
-	if then.str("start") != "2022-08-22" || then.header.Get("ETag") != `"1"` {
-		t.Errorf("as of the first event: %s (ETag %s), want the start announced, version 1", then.raw, then.header.Get("ETag"))
+	then := a.Do("GET", "/api/v1/meetings/"+id+"?as_of="+first, nil).Must(t, http.StatusOK)
+	if then.Str("start") != "2022-08-22" || then.Header.Get("ETag") != `"1"` {
+		t.Errorf("as of the first event: %s (ETag %s), want the start announced, version 1", then.Raw, then.Header.Get("ETag"))
 	}
-	now := a.do("GET", "/api/v1/meetings/"+id, nil).must(t, http.StatusOK)
-	if now.str("start") != "2022-08-23" {
-		t.Errorf("now: %s, want the new start", now.raw)
+	now := a.Do("GET", "/api/v1/meetings/"+id, nil).Must(t, http.StatusOK)
+	if now.Str("start") != "2022-08-23" {
+		t.Errorf("now: %s, want the new start", now.Raw)
 	}
-	a.do("GET", "/api/v1/meetings/"+id+"?as_of=2022-08-01T00:00:00Z", nil).must(t, http.StatusNotFound)
-	a.do("GET", "/api/v1/meetings/"+id+"?as_of=yesterday", nil).must(t, http.StatusBadRequest)
-	list := a.do("GET", "/api/v1/meetings?as_of="+first, nil).must(t, http.StatusOK)
-	if m := list.list("meetings"); len(m) != 1 || m[0].(map[string]any)["start"] != "2022-08-22" || list.str("as_of") != first {
-		t.Errorf("list as of the first event: %s", list.raw)
+	a.Do("GET", "/api/v1/meetings/"+id+"?as_of=2022-08-01T00:00:00Z", nil).Must(t, http.StatusNotFound)
+	a.Do("GET", "/api/v1/meetings/"+id+"?as_of=yesterday", nil).Must(t, http.StatusBadRequest)
+	list := a.Do("GET", "/api/v1/meetings?as_of="+first, nil).Must(t, http.StatusOK)
+	if m := list.List("meetings"); len(m) != 1 || m[0]["start"] != "2022-08-22" || list.Str("as_of") != first {
+		t.Errorf("list as of the first event: %s", list.Raw)
 	}
 }
 
 func TestWritesNeedATokenOfWriteScope(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	r := a.do("POST", "/api/v1/meetings", talks(), "Authorization", "-").must(t, http.StatusUnauthorized)
-	if r.header.Get("WWW-Authenticate") == "" {
+	r := a.Do("POST", "/api/v1/meetings", talks(), "Authorization", "-").Must(t, http.StatusUnauthorized)
+	if r.Header.Get("WWW-Authenticate") == "" {
 		t.Errorf("401 without WWW-Authenticate")
 	}
-	a.do("POST", "/api/v1/meetings", talks(), "Authorization", "Bearer "+readToken).must(t, http.StatusForbidden)
-	a.do("GET", "/api/v1/deliveries", nil).must(t, http.StatusForbidden)
-	a.do("GET", "/api/v1/deliveries", nil, "Authorization", "Bearer "+adminToken).must(t, http.StatusOK)
-	a.do("GET", "/api/v1/deliveries/nothing", nil, "Authorization", "Bearer "+adminToken).must(t, http.StatusNotFound)
-	a.do("GET", "/api/v1/meetings", nil, "Authorization", "-").must(t, http.StatusOK)
+	a.Do("POST", "/api/v1/meetings", talks(), "Authorization", "Bearer "+readToken).Must(t, http.StatusForbidden)
+	a.Do("GET", "/api/v1/deliveries", nil, "Authorization", "Bearer "+writeToken).Must(t, http.StatusForbidden)
+	a.Do("GET", "/api/v1/deliveries", nil, "Authorization", "Bearer "+adminToken).Must(t, http.StatusOK)
+	a.Do("GET", "/api/v1/deliveries/nothing", nil, "Authorization", "Bearer "+adminToken).Must(t, http.StatusNotFound)
+	a.Do("GET", "/api/v1/meetings", nil, "Authorization", "-").Must(t, http.StatusOK)
 }
 
 // failingReadModel fails every query with its error.
@@ -215,9 +215,9 @@ func TestReadModelFailureIs500AndATransientOneIs503(t *testing.T) {
 	} {
 		a := startAPI(t, func(c *Config) { c.DB = failingReadModel{tc.err} })
 		for _, path := range []string{"/api/v1/meetings", "/api/v1/meetings/mtg_01j00000000000000000000000"} {
-			r := a.do("GET", path, nil).must(t, tc.status)
-			if r.header.Get("Retry-After") != tc.retryAfter || strings.Contains(string(r.raw), "closed") {
-				t.Errorf("%v: GET %s: Retry-After %q: %s", tc.err, path, r.header.Get("Retry-After"), r.raw)
+			r := a.Do("GET", path, nil).Must(t, tc.status)
+			if r.Header.Get("Retry-After") != tc.retryAfter || strings.Contains(string(r.Raw), "closed") {
+				t.Errorf("%v: GET %s: Retry-After %q: %s", tc.err, path, r.Header.Get("Retry-After"), r.Raw)
 			}
 		}
 	}
@@ -228,41 +228,41 @@ func TestReadModelFailureIs500AndATransientOneIs503(t *testing.T) {
 func TestEveryKindOfAnswerIsAsDocumented(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	v := a.do("POST", "/api/v1/visits", map[string]any{
+	v := a.Do("POST", "/api/v1/visits", map[string]any{
 		"visitor":     map[string]any{"name": "Ana Brnabić", "office": "Prime Minister", "country": "RS"},
 		"destination": map[string]any{"city": "Moscow", "country": "RU"},
 		"start":       "2021-11-24", "end": "2021-11-25", "purpose": "official visit",
-	}).must(t, http.StatusCreated)
-	id := v.str("id")
-	a.do("POST", "/api/v1/visits/"+id+"/reschedule", map[string]any{"start": "2021-11-25", "end": "2021-11-26"}).must(t, http.StatusOK)
-	a.do("POST", "/api/v1/visits/"+id+"/complete", map[string]any{"outcome": "agreements signed"}).must(t, http.StatusOK)
-	a.do("POST", "/api/v1/visits/"+id+"/cancel", map[string]any{}).must(t, http.StatusUnprocessableEntity)
-	pos := a.do("GET", "/api/v1/visits/"+id+"/history", nil).must(t, http.StatusOK)
-	if len(pos.list("events")) != 3 {
-		t.Errorf("visit history: %s", pos.raw)
+	}).Must(t, http.StatusCreated)
+	id := v.Str("id")
+	a.Do("POST", "/api/v1/visits/"+id+"/reschedule", map[string]any{"start": "2021-11-25", "end": "2021-11-26"}).Must(t, http.StatusOK)
+	a.Do("POST", "/api/v1/visits/"+id+"/complete", map[string]any{"outcome": "agreements signed"}).Must(t, http.StatusOK)
+	a.Do("POST", "/api/v1/visits/"+id+"/cancel", map[string]any{}).Must(t, http.StatusUnprocessableEntity)
+	pos := a.Do("GET", "/api/v1/visits/"+id+"/history", nil).Must(t, http.StatusOK)
+	if len(pos.List("events")) != 3 {
+		t.Errorf("visit history: %s", pos.Raw)
 	}
 	last := fmt.Sprint(a.lastSeq())
-	l := a.do("GET", "/api/v1/visits?visitor=brnabic&status=completed&min_position="+last, nil).must(t, http.StatusOK)
-	if len(l.list("visits")) != 1 {
-		t.Errorf("visits by visitor: %s", l.raw)
+	l := a.Do("GET", "/api/v1/visits?visitor=brnabic&status=completed&min_position="+last, nil).Must(t, http.StatusOK)
+	if len(l.List("visits")) != 1 {
+		t.Errorf("visits by visitor: %s", l.Raw)
 	}
-	a.do("GET", "/api/v1/visits/"+id, nil, "If-None-Match", `"3"`).must(t, http.StatusNotModified)
+	a.Do("GET", "/api/v1/visits/"+id, nil, "If-None-Match", `"3"`).Must(t, http.StatusNotModified)
 
-	page := a.do("GET", "/api/v1/events?limit=2", nil).must(t, http.StatusOK)
-	if len(page.list("events")) != 2 || page.body["next_after"] != float64(2) {
-		t.Errorf("events page: %s", page.raw)
+	page := a.Do("GET", "/api/v1/events?limit=2", nil).Must(t, http.StatusOK)
+	if len(page.List("events")) != 2 || page.JSON["next_after"] != float64(2) {
+		t.Errorf("events page: %s", page.Raw)
 	}
-	lines := a.do("GET", "/api/v1/events?aggregate="+id, nil, "Accept", "application/x-ndjson").must(t, http.StatusOK)
-	if n := strings.Count(string(lines.raw), "\n"); n != 3 {
-		t.Errorf("ndjson: %d lines, want 3: %s", n, lines.raw)
+	lines := a.Do("GET", "/api/v1/events?aggregate="+id, nil, "Accept", "application/x-ndjson").Must(t, http.StatusOK)
+	if n := strings.Count(string(lines.Raw), "\n"); n != 3 {
+		t.Errorf("ndjson: %d lines, want 3: %s", n, lines.Raw)
 	}
-	ics := a.do("GET", "/calendar.ics?from=2021-01-01&min_position="+last, nil).must(t, http.StatusOK)
-	if !strings.Contains(string(ics.raw), "BEGIN:VEVENT") {
-		t.Errorf("calendar.ics: %s", ics.raw)
+	ics := a.Do("GET", "/calendar.ics?from=2021-01-01&min_position="+last, nil).Must(t, http.StatusOK)
+	if !strings.Contains(string(ics.Raw), "BEGIN:VEVENT") {
+		t.Errorf("calendar.ics: %s", ics.Raw)
 	}
-	a.do("GET", "/api/v1/visits/"+id+".ics", nil).must(t, http.StatusOK)
-	a.do("GET", "/feeds/nothing.ics", nil).must(t, http.StatusNotFound)
-	a.do("GET", "/healthz", nil).must(t, http.StatusOK)
-	a.do("GET", "/readyz", nil).must(t, http.StatusOK)
-	a.do("POST", "/api/v1/deliveries/nothing/retry", nil, "Authorization", "Bearer "+adminToken).must(t, http.StatusNotFound)
+	a.Do("GET", "/api/v1/visits/"+id+".ics", nil).Must(t, http.StatusOK)
+	a.Do("GET", "/feeds/nothing.ics", nil).Must(t, http.StatusNotFound)
+	a.Do("GET", "/healthz", nil).Must(t, http.StatusOK)
+	a.Do("GET", "/readyz", nil).Must(t, http.StatusOK)
+	a.Do("POST", "/api/v1/deliveries/nothing/retry", nil, "Authorization", "Bearer "+adminToken).Must(t, http.StatusNotFound)
 }

@@ -56,8 +56,8 @@ func TestOpenAPIDocumentListsEveryRouteAndNoOther(t *testing.T) {
 func TestOpenAPIDocumentIsServedWithoutAToken(t *testing.T) {
 	t.Parallel()
 	a := startAPI(t)
-	r := a.do("GET", "/api/v1/openapi.json", nil, "Authorization", "-").must(t, http.StatusOK)
-	if !bytes.Equal(r.raw, OpenAPI()) || r.str("openapi") != "3.1.0" {
-		t.Errorf("GET /api/v1/openapi.json answered %.80s..., want the embedded OpenAPI 3.1 document", r.raw)
+	r := a.Do("GET", "/api/v1/openapi.json", nil, "Authorization", "-").Must(t, http.StatusOK)
+	if !bytes.Equal(r.Raw, OpenAPI()) || r.Str("openapi") != "3.1.0" {
+		t.Errorf("GET /api/v1/openapi.json answered %.80s..., want the embedded OpenAPI 3.1 document", r.Raw)
 	}
 }

@@ -1,11 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -30,11 +26,9 @@ const (
 // read model kept by a running projector, behind an HTTP server; every
 // answer a test receives is checked against openapi.json.
 type testAPI struct {
-	t      *testing.T
-	url    string
-	client *http.Client
-	log    *events.Log
-	db     *projections.DB
+	*apitest.Client
+	t   *testing.T
+	log *events.Log
 }
 
 // startAPI serves the API; tweak may change its Config (a shorter
@@ -93,85 +87,7 @@ func startAPI(t *testing.T, tweak ...func(*Config)) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testAPI{t: t, url: srv.URL, client: checker.Client(t, nil), log: log, db: db}
-}
-
-// answer is a response with its body read.
-type answer struct {
-	status int
-	header http.Header
-	raw    []byte
-	body   map[string]any
-}
-
-// do sends a request with the write token unless headers set another
-// Authorization ("-" sends none) and returns the answer.
-func (a *testAPI) do(method, path string, body any, headers ...string) answer {
-	a.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, a.url+path, rd)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+writeToken)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i] == "Authorization" && headers[i+1] == "-" {
-			req.Header.Del("Authorization")
-			continue
-		}
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := a.client.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	ans := answer{status: res.StatusCode, header: res.Header, raw: raw}
-	json.Unmarshal(raw, &ans.body)
-	return ans
-}
-
-// must fails the test unless the answer has the status.
-func (r answer) must(t *testing.T, status int) answer {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
-	}
-	return r
-}
-
-func (r answer) str(key string) string { s, _ := r.body[key].(string); return s }
-
-func (r answer) list(key string) []any { l, _ := r.body[key].([]any); return l }
-
-// fields are the fields a problem names.
-func (r answer) fields() []string {
-	var out []string
-	for _, e := range r.list("errors") {
-		if m, ok := e.(map[string]any); ok {
-			f, _ := m["field"].(string)
-			out = append(out, f)
-		}
-	}
-	return out
+	return &testAPI{Client: checker.NewClient(t, srv.URL, writeToken), t: t, log: log}
 }
 
 // lastSeq is the stream's last sequence: what a write would change.
