@@ -65,7 +65,7 @@ func (s *Server) getDelivery() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := s.deliveries.Get(r.Context(), r.PathValue("id"))
 		if errors.Is(err, notifier.ErrNoDelivery) {
-			err = notFound("no delivery %s", r.PathValue("id"))
+			err = notFoundf("no delivery %s", r.PathValue("id"))
 		}
 		if err != nil {
 			s.writeError(w, r, err)
@@ -83,7 +83,7 @@ func (s *Server) retryDelivery() http.Handler {
 		d, err := s.deliveries.Retry(r.Context(), r.PathValue("id"))
 		switch {
 		case errors.Is(err, notifier.ErrNoDelivery):
-			s.writeError(w, r, notFound("no delivery %s", r.PathValue("id")))
+			s.writeError(w, r, notFoundf("no delivery %s", r.PathValue("id")))
 			return
 		case errors.Is(err, notifier.ErrNotRetryable):
 			writeProblem(w, http.StatusConflict, err.Error())

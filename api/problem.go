@@ -40,7 +40,7 @@ func invalid(field, detail string) error {
 	return (&events.Fields{{Field: field, Detail: detail}}).Err()
 }
 
-// notFound is the error of an id that names nothing.
-func notFound(format string, args ...any) error {
+// notFoundf is the error of an id that names nothing.
+func notFoundf(format string, args ...any) error {
 	return events.Errorf(events.ENOTFOUND, format, args...)
 }

@@ -188,7 +188,7 @@ func (s *Server) getEngagement(k *kind) http.Handler {
 		}
 		doc, pos, err := s.db.Get(r.Context(), k.aggType, id)
 		if errors.Is(err, projections.ErrNotFound) {
-			err = notFound("%s %s not found", k.aggType, id)
+			err = notFoundf("%s %s not found", k.aggType, id)
 		}
 		if err != nil {
 			s.writeError(w, r, err)
@@ -225,7 +225,7 @@ func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, ra
 		return
 	}
 	if version == 0 {
-		s.writeError(w, r, notFound("%s %s was not recorded as of %s", k.aggType, id, at.Format(time.RFC3339)))
+		s.writeError(w, r, notFoundf("%s %s was not recorded as of %s", k.aggType, id, at.Format(time.RFC3339)))
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(version)))
@@ -250,7 +250,7 @@ func (s *Server) history(k *kind) http.Handler {
 			return
 		}
 		if len(hist) == 0 {
-			s.writeError(w, r, notFound("%s %s not found", k.aggType, id))
+			s.writeError(w, r, notFoundf("%s %s not found", k.aggType, id))
 			return
 		}
 		out := make([]events.Envelope, len(hist))
