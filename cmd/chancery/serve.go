@@ -42,10 +42,9 @@ type serveOptions struct {
 	logFormat string
 
 	// Tests only.
-	now              func() time.Time
-	beforeCheckpoint func() error
-	tweakNotifier    func(*notifier.Config, *notifier.ChannelsConfig)
-	writeTimeout     time.Duration // 0: api.DefaultWriteTimeout
+	now           func() time.Time
+	tweakNotifier func(*notifier.Config, *notifier.ChannelsConfig)
+	writeTimeout  time.Duration // 0: api.DefaultWriteTimeout
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
@@ -225,7 +224,6 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 	if a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector")); err != nil {
 		return nil, err
 	}
-	a.projector.BeforeCheckpoint = o.beforeCheckpoint
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancelProjector = cancel
 	a.projectorDone = make(chan error, 1)
