@@ -51,7 +51,7 @@ func (s *Server) require(scope string, h func(w http.ResponseWriter, r *http.Req
 		t, ok := c.token, c.authd
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="chancery"`)
-			writeProblem(w, http.StatusUnauthorized, "a valid bearer token is required: Authorization: Bearer <token>")
+			writeProblem(w, http.StatusUnauthorized, "a valid bearer token is required: Authorization: Bearer <token> (tokens come from CHANCERY_API_TOKEN and the config's api_tokens, or, when neither gives one, DATA/api-token)")
 			return
 		}
 		if scopeRank[t.Scope] < scopeRank[scope] {

@@ -59,7 +59,7 @@ func (c *entryCache) render(items []projections.Item, opts Options) ([]byte, err
 	for i, it := range items {
 		ce := c.entries[it.ID]
 		if ce == nil || ce.seq != it.Seq || it.ID == "" || it.Seq == 0 {
-			if len(it.Doc) == 0 {
+			if it.Engagement == nil {
 				// Dropped from the cache since the read: read it again.
 				return nil, errEvicted
 			}
@@ -68,18 +68,13 @@ func (c *entryCache) render(items []projections.Item, opts Options) ([]byte, err
 		}
 		ces[i] = ce
 	}
-	errs := make([]error, len(misses))
 	parallel(len(misses), func(k int) {
 		it := items[misses[k]]
-		e, err := decodeOne(it)
-		ces[misses[k]], errs[k] = &cachedEntry{seq: it.Seq, e: e, events: map[string][]byte{}}, err
+		ces[misses[k]] = &cachedEntry{seq: it.Seq, e: entryOf(it.Engagement), events: map[string][]byte{}}
 	})
-	for k, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-		if it := items[misses[k]]; it.ID != "" && it.Seq != 0 {
-			c.entries[it.ID] = ces[misses[k]]
+	for _, i := range misses {
+		if it := items[i]; it.ID != "" && it.Seq != 0 {
+			c.entries[it.ID] = ces[i]
 		}
 	}
 	entries := make([]entry, len(items))

@@ -54,13 +54,9 @@ func FuzzEscapeFold(f *testing.F) {
 			Location:  events.Location{City: "Moscow", Country: "RU", Venue: text},
 			CreatedAt: release, UpdatedAt: release,
 		}
-		doc, err := json.Marshal(&m)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out bytes.Buffer
 		opts := Options{Name: "Chancery: " + text, UIDHost: "chancery.test", Alarms: []Alarm{{Trigger: "-PT1H"}}}
-		if err := Render(&out, []projections.Item{{Type: events.MeetingAggregate, Doc: doc}}, opts); err != nil {
+		if err := Render(&out, []projections.Engagement{*projections.MeetingView(&m)}, opts); err != nil {
 			t.Fatalf("Render: %v", err)
 		}
 		ics := out.String()

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,9 +39,16 @@ type Feed struct {
 	Token  string
 }
 
+// ReadModel is what the feeds read: the engagements of a feed, and one
+// engagement. *projections.DB is one.
+type ReadModel interface {
+	FeedChanged(ctx context.Context, q projections.Query, need func(id string, seq uint64) bool) ([]projections.Item, uint64, time.Time, error)
+	Engagement(ctx context.Context, typ, id string) (*projections.Engagement, uint64, error)
+}
+
 // Config configures the feed handler.
 type Config struct {
-	DB       *projections.DB
+	DB       ReadModel
 	Position func() uint64 // the read model's position, known without a query
 	Feeds    []Feed
 	// UIDHost names this deployment in UIDs; keep it stable, or clients
@@ -176,8 +182,8 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 		}
 		q.People = v["participant"]
 		for _, k := range v["kind"] {
-			if !slices.Contains(events.Kinds, k) && k != "visit" {
-				f.Add("kind", "%q is not one of %s, visit", k, strings.Join(events.Kinds, ", "))
+			if !slices.Contains(events.Kinds, k) && k != projections.VisitKind {
+				f.Add("kind", "%q is not one of %s", k, strings.Join(events.Kinds, ", ")+", "+projections.VisitKind)
 			}
 			q.Kinds = append(q.Kinds, k)
 		}
@@ -420,7 +426,7 @@ func (h *Handler) baseURL(r *http.Request) string {
 // ServeOne serves a single meeting or visit as a calendar file, to add to a
 // calendar by hand.
 func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id string) {
-	doc, _, err := h.cfg.DB.Get(r.Context(), typ, id)
+	e, _, err := h.cfg.DB.Engagement(r.Context(), typ, id)
 	if errors.Is(err, projections.ErrNotFound) {
 		problem.Write(w, http.StatusNotFound, typ+" "+id+" not found")
 		return
@@ -429,17 +435,12 @@ func (h *Handler) ServeOne(w http.ResponseWriter, r *http.Request, typ, id strin
 		h.writeError(w, r, err)
 		return
 	}
-	f, err := h.render([]projections.Item{{Type: typ, Doc: doc}}, Options{Name: "Chancery", BaseURL: h.baseURL(r)})
+	f, err := h.render([]projections.Item{{Engagement: e}}, Options{Name: "Chancery", BaseURL: h.baseURL(r)})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	var v struct {
-		UpdatedAt time.Time `json:"updated_at"`
-	}
-	if json.Unmarshal(doc, &v) == nil {
-		f.modified = v.UpdatedAt // one engagement: its own last change
-	}
+	f.modified = e.UpdatedAt // one engagement: its own last change
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-cache")
 	writeCalendar(w, r, id+".ics", f)

@@ -21,8 +21,8 @@ type step struct {
 // fold records steps for the meeting or visit id as the service does: each
 // command is decided against the folded state, each resulting event is
 // encoded into an envelope stamped with the step's time and folded back in
-// with Evolve, and the state is encoded as the projector stores it.
-func fold(tb testing.TB, id string, steps ...step) projections.Item {
+// with Evolve, and the state is shown as the read model's view of it.
+func fold(tb testing.TB, id string, steps ...step) projections.Engagement {
 	tb.Helper()
 	typ := events.AggregateTypeOf(id)
 	var agg events.Aggregate
@@ -38,11 +38,10 @@ func fold(tb testing.TB, id string, steps ...step) projections.Item {
 	for _, s := range steps {
 		version += len(decide(tb, agg, id, version, s))
 	}
-	doc, err := json.Marshal(agg)
-	if err != nil {
-		tb.Fatal(err)
+	if m, ok := agg.(*events.Meeting); ok {
+		return *projections.MeetingView(m)
 	}
-	return projections.Item{Type: typ, Doc: doc}
+	return *projections.VisitView(agg.(*events.Visit))
 }
 
 // decide decides s.cmd against agg, the state of id at version, and folds
@@ -72,7 +71,7 @@ func decide(tb testing.TB, agg events.Aggregate, id string, version int, s step)
 }
 
 // render renders items with the options the golden files use.
-func render(tb testing.TB, items []projections.Item, opts Options) []byte {
+func render(tb testing.TB, items []projections.Engagement, opts Options) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, items, opts); err != nil {

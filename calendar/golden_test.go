@@ -27,7 +27,7 @@ const rescheduleReason = "moved by a day at the request of the Serbian side"
 
 // talksRescheduled is the seed's talks, moved from a whole day to a time on
 // the next day.
-func talksRescheduled(tb testing.TB) projections.Item {
+func talksRescheduled(tb testing.TB) projections.Engagement {
 	return fold(tb, talksID,
 		step{release, scheduleTalks()},
 		step{release.Add(27 * time.Hour), &events.RescheduleMeeting{
@@ -39,18 +39,18 @@ func talksRescheduled(tb testing.TB) projections.Item {
 // each with what two independent parsers must read back.
 func goldenCases(tb testing.TB) []struct {
 	name  string
-	items []projections.Item
+	items []projections.Engagement
 	want  []icalcheck.Event
 } {
 	moscow, belgrade := time.FixedZone("MSK", 3*3600), time.FixedZone("CEST", 2*3600)
 	return []struct {
 		name  string
-		items []projections.Item
+		items []projections.Engagement
 		want  []icalcheck.Event
 	}{{
 		// Announced for a date with no hour: all day, in Moscow.
 		name:  "seed-talks",
-		items: []projections.Item{fold(tb, talksID, step{release, scheduleTalks()})},
+		items: []projections.Engagement{fold(tb, talksID, step{release, scheduleTalks()})},
 		want: []icalcheck.Event{{
 			UID: talksID + "@chancery.test", Summary: "Lavrov–Vulin talks", Status: "CONFIRMED",
 			AllDay: true, Start: allDay("2022-08-22"), End: allDay("2022-08-23"),
@@ -58,13 +58,13 @@ func goldenCases(tb testing.TB) []struct {
 		}},
 	}, {
 		name: "timed-meeting",
-		items: []projections.Item{fold(tb, timedID,
+		items: []projections.Engagement{fold(tb, timedID,
 			step{time.Date(2022, 9, 1, 8, 0, 0, 0, time.UTC), scheduleTimed("2022-09-15T10:00", "2022-09-15T11:30")})},
 		want: []icalcheck.Event{wantTimed(timedID, time.Date(2022, 9, 15, 10, 0, 0, 0, belgrade), time.Date(2022, 9, 15, 11, 30, 0, 0, belgrade))},
 	}, {
 		// Two days, 24–25 November 2021: the exclusive DTEND is the 26th.
 		name:  "sochi-visit",
-		items: []projections.Item{fold(tb, sochiID, step{release, announceSochi()})},
+		items: []projections.Engagement{fold(tb, sochiID, step{release, announceSochi()})},
 		want: []icalcheck.Event{{
 			UID: sochiID + "@chancery.test", Summary: "Aleksandar Vučić visits Sochi", Status: "CONFIRMED",
 			AllDay: true, Start: allDay("2021-11-24"), End: allDay("2021-11-26"),
@@ -72,7 +72,7 @@ func goldenCases(tb testing.TB) []struct {
 		}},
 	}, {
 		name:  "rescheduled-meeting",
-		items: []projections.Item{talksRescheduled(tb)},
+		items: []projections.Engagement{talksRescheduled(tb)},
 		want: []icalcheck.Event{{
 			UID: talksID + "@chancery.test", Summary: "Lavrov–Vulin talks", Status: "CONFIRMED", Sequence: 1,
 			Start: time.Date(2022, 8, 23, 11, 0, 0, 0, moscow), End: time.Date(2022, 8, 23, 12, 30, 0, 0, moscow),
@@ -82,7 +82,7 @@ func goldenCases(tb testing.TB) []struct {
 		}},
 	}, {
 		name: "cancelled-meeting",
-		items: []projections.Item{fold(tb, cancelledID,
+		items: []projections.Engagement{fold(tb, cancelledID,
 			step{release, &events.ScheduleMeeting{
 				Kind: "call", Title: "Lavrov–Vulin telephone call", Start: "2022-08-29T15:00", Timezone: "Europe/Moscow",
 				Location: events.Location{City: "Moscow", Country: "RU"}, Participants: []events.Participant{lavrov, vulin},
@@ -172,8 +172,8 @@ func propValue(c *ical.Component, name string) string {
 // A calendar client recognises a moved meeting as the same event (same
 // UID) and takes the new version over the old one (higher SEQUENCE).
 func TestRescheduledMeetingKeepsUIDAndRaisesSequence(t *testing.T) {
-	before := decodeEvents(t, render(t, []projections.Item{fold(t, talksID, step{release, scheduleTalks()})}, goldenOptions))
-	after := decodeEvents(t, render(t, []projections.Item{talksRescheduled(t)}, goldenOptions))
+	before := decodeEvents(t, render(t, []projections.Engagement{fold(t, talksID, step{release, scheduleTalks()})}, goldenOptions))
+	after := decodeEvents(t, render(t, []projections.Engagement{talksRescheduled(t)}, goldenOptions))
 	if len(before) != 1 || len(after) != 1 {
 		t.Fatalf("%d and %d events, want one each", len(before), len(after))
 	}

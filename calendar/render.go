@@ -2,7 +2,6 @@ package calendar
 
 import (
 	"fmt"
-	fastjson "github.com/goccy/go-json"
 	"io"
 	"runtime"
 	"sort"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-ical"
@@ -49,18 +47,12 @@ type entry struct {
 	inUTC                           bool // timed, but written in UTC: see needsUTC
 }
 
-// decode turns read-model items into calendar entries, on every core for
-// a large feed.
-func decode(items []projections.Item) ([]entry, error) {
-	out := make([]entry, len(items))
-	errs := make([]error, len(items))
-	parallel(len(items), func(i int) { out[i], errs[i] = decodeOne(items[i]) })
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+// entriesOf turns views into calendar entries, on every core for a large
+// feed.
+func entriesOf(list []projections.Engagement) []entry {
+	out := make([]entry, len(list))
+	parallel(len(list), func(i int) { out[i] = entryOf(&list[i]) })
+	return out
 }
 
 // parallelMin is the smallest job worth spreading over goroutines.
@@ -89,93 +81,34 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// decodeOne turns one read-model item into a calendar entry.
-func decodeOne(it projections.Item) (entry, error) {
-	var e entry
-	switch it.Type {
-	case events.MeetingAggregate:
-		var m events.Meeting
-		if err := fastjson.Unmarshal(it.Doc, &m); err != nil {
-			return e, fmt.Errorf("calendar: meeting: %w", err)
-		}
-		e = meetingEntry(&m)
-	case events.VisitAggregate:
-		var v events.Visit
-		if err := fastjson.Unmarshal(it.Doc, &v); err != nil {
-			return e, fmt.Errorf("calendar: visit: %w", err)
-		}
-		e = visitEntry(&v)
-	default:
-		return e, fmt.Errorf("calendar: unknown engagement type %q", it.Type)
-	}
-	e.inUTC = needsUTC(e.span)
-	return e, nil
-}
-
-func meetingEntry(m *events.Meeting) entry {
+// entryOf is how the calendar shows an engagement: the view, and the
+// description only a calendar writes.
+func entryOf(v *projections.Engagement) entry {
 	var d strings.Builder
-	if len(m.Participants) > 0 {
+	switch {
+	case v.Type == events.VisitAggregate:
+		for _, p := range v.People {
+			d.WriteString("Visitor: " + events.PersonLabel(p) + "\n")
+		}
+	case len(v.People) > 0:
 		d.WriteString("Participants:\n")
-		for _, p := range m.Participants {
-			d.WriteString("- " + person(p) + "\n")
+		for _, p := range v.People {
+			d.WriteString("- " + events.PersonLabel(p) + "\n")
 		}
 	}
-	if m.Description != "" {
-		d.WriteString("\n" + m.Description + "\n")
-	}
-	if m.Outcome != "" {
-		d.WriteString("\nOutcome: " + m.Outcome + "\n")
-	}
-	return entry{
-		id: m.ID, status: m.Status, summary: m.Title, kind: m.Kind, path: "/api/v1/meetings/" + m.ID,
-		span: m.Span(), location: place(m.Location.Venue, m.Location.City, m.Location.Country),
-		description: finish(&d, m.Status, m.StatusReason, m.Source),
-		sequence:    m.Sequence, created: m.CreatedAt, updated: m.UpdatedAt,
-	}
-}
-
-func visitEntry(v *events.Visit) entry {
-	var d strings.Builder
-	d.WriteString("Visitor: " + person(v.Visitor) + "\n")
-	if v.Purpose != "" {
-		d.WriteString("\n" + v.Purpose + "\n")
+	if v.Details != "" {
+		d.WriteString("\n" + v.Details + "\n")
 	}
 	if v.Outcome != "" {
 		d.WriteString("\nOutcome: " + v.Outcome + "\n")
 	}
+	span := v.Span()
 	return entry{
-		id: v.ID, status: v.Status, summary: v.Visitor.Name + " visits " + v.Destination.City, kind: "visit",
-		path: "/api/v1/visits/" + v.ID, span: v.Span(), location: place("", v.Destination.City, v.Destination.Country),
-		description: finish(&d, v.Status, v.StatusReason, v.Source),
-		sequence:    v.Sequence, created: v.CreatedAt, updated: v.UpdatedAt,
+		id: v.ID, status: v.Status, summary: v.Title, kind: v.Kind, path: v.Path(),
+		span: span, location: v.Place, description: finish(&d, v.Status, v.Reason, v.Source),
+		sequence: v.Sequence, created: v.CreatedAt, updated: v.UpdatedAt, inUTC: needsUTC(span),
 	}
 }
-
-// person writes "Name, Office (Country)" with whatever of it is known.
-func person(p events.Participant) string {
-	s := p.Name
-	if p.Office != "" {
-		s += ", " + p.Office
-	}
-	if p.Country != "" {
-		s += " (" + events.CountryName(p.Country) + ")"
-	}
-	return s
-}
-
-// place writes "Venue, City, Country" with whatever of it shows: a part
-// with nothing visible in it is left out with its comma.
-func place(venue, city, country string) string {
-	var parts []string
-	for _, p := range []string{venue, city, events.CountryName(country)} {
-		if strings.TrimFunc(p, invisible) != "" {
-			parts = append(parts, p)
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-func invisible(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 func finish(d *strings.Builder, status, reason string, src *events.Source) string {
 	switch status {
@@ -196,14 +129,11 @@ func finish(d *strings.Builder, status, reason string, src *events.Source) strin
 	return strings.TrimSpace(d.String())
 }
 
-// Render writes items as one iCalendar object: every line escaped, folded at
-// 75 octets and ended with CRLF, a VTIMEZONE for every zone a timed event
-// uses, and the same bytes for the same items and options.
-func Render(w io.Writer, items []projections.Item, opts Options) error {
-	entries, err := decode(items)
-	if err != nil {
-		return err
-	}
+// Render writes engagements as one iCalendar object: every line escaped,
+// folded at 75 octets and ended with CRLF, a VTIMEZONE for every zone a
+// timed event uses, and the same bytes for the same engagements and options.
+func Render(w io.Writer, list []projections.Engagement, opts Options) error {
+	entries := entriesOf(list)
 	opts = withDefaults(opts)
 	evs := make([][]byte, len(entries))
 	parallel(len(entries), func(i int) { evs[i] = appendEvent(nil, entries[i], opts) })

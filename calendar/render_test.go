@@ -12,7 +12,7 @@ import (
 )
 
 // timedMeeting folds a meeting from start to end (local) in zone.
-func timedMeeting(tb testing.TB, id, zone, start, end string) projections.Item {
+func timedMeeting(tb testing.TB, id, zone, start, end string) projections.Engagement {
 	tb.Helper()
 	cmd := scheduleTimed(start, end)
 	cmd.Timezone = zone
@@ -45,7 +45,7 @@ func TestTimedEventInDSTGapOrRepeatedHourIsWrittenInUTC(t *testing.T) {
 		{"Berlin after the repeated hour", "Europe/Berlin", "2021-10-31T03:00", "2021-10-31T04:00",
 			time.Date(2021, 10, 31, 2, 0, 0, 0, time.UTC), time.Date(2021, 10, 31, 3, 0, 0, 0, time.UTC), false},
 	}
-	var items []projections.Item
+	var items []projections.Engagement
 	var want []icalcheck.Event
 	for i, tc := range tests {
 		id := events.NewMeetingID(release)
@@ -53,7 +53,7 @@ func TestTimedEventInDSTGapOrRepeatedHourIsWrittenInUTC(t *testing.T) {
 		items = append(items, item)
 		want = append(want, wantTimed(id, tc.wantStart, tc.wantEnd))
 
-		evs := decodeEvents(t, render(t, []projections.Item{item}, goldenOptions))
+		evs := decodeEvents(t, render(t, []projections.Engagement{item}, goldenOptions))
 		if len(evs) != 1 {
 			t.Fatalf("%s: %d events", tc.name, len(evs))
 		}
@@ -89,7 +89,7 @@ func TestFeedAfter2037HasTheRightOffsets(t *testing.T) {
 		{"2041-07-01T10:00", "2041-07-01T11:00", time.Date(2041, 7, 1, 10, 0, 0, 0, cest), time.Date(2041, 7, 1, 11, 0, 0, 0, cest)},
 		{"2041-11-05T10:00", "2041-11-05T11:00", time.Date(2041, 11, 5, 10, 0, 0, 0, cet), time.Date(2041, 11, 5, 11, 0, 0, 0, cet)},
 	}
-	var items []projections.Item
+	var items []projections.Engagement
 	var want []icalcheck.Event
 	for _, tc := range tests {
 		id := events.NewMeetingID(release)

@@ -170,27 +170,3 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
 }
-
-// PersonLabel writes "Name, Office (Country)" with whatever of it is known,
-// the way calendars and alerts show a participant.
-func PersonLabel(p Participant) string {
-	s := p.Name
-	if p.Office != "" {
-		s += ", " + p.Office
-	}
-	if p.Country != "" {
-		s += " (" + CountryName(p.Country) + ")"
-	}
-	return s
-}
-
-// PlaceLabel writes "venue, city, country name" with whatever is known.
-func PlaceLabel(venue, city, country string) string {
-	var parts []string
-	for _, p := range []string{venue, city, CountryName(country)} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	return strings.Join(parts, ", ")
-}

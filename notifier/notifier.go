@@ -52,9 +52,15 @@ const (
 // DefaultReminders are the lead times of reminders before timed engagements.
 var DefaultReminders = []time.Duration{24 * time.Hour, time.Hour}
 
+// Schedule is what the notifier reads of the read model: the engagements
+// that overlap a window. *projections.DB is one.
+type Schedule interface {
+	Feed(ctx context.Context, q projections.Query) ([]projections.Engagement, uint64, error)
+}
+
 // Deps are the notifier's collaborators.
 type Deps struct {
-	DB      *projections.DB
+	DB      Schedule
 	Log     *events.Log
 	JS      jetstream.JetStream
 	Channel Channel
@@ -242,11 +248,8 @@ func (n *Notifier) Sweep(ctx context.Context, now time.Time) (int, error) {
 		n.next = next
 		n.mu.Unlock()
 	}()
-	for _, it := range items {
-		e, err := engagementOf(it)
-		if err != nil {
-			return count, err
-		}
+	for i := range items {
+		e := &items[i]
 		if !e.StartUTC.After(now) || !e.Active() {
 			continue
 		}
@@ -381,11 +384,8 @@ func (n *Notifier) Digest(ctx context.Context, subscriber string, now time.Time)
 	}
 	v := view{Kind: KindDigest, Period: local.Format("Mon 2 Jan") + " – " + endDay.AddDate(0, 0, -1).Format("Mon 2 Jan 2006")}
 	data := &alertData{}
-	for _, it := range items {
-		e, err := engagementOf(it)
-		if err != nil {
-			return false, err
-		}
+	for i := range items {
+		e := &items[i]
 		if e.Status == events.StatusCancelled || !sub.Filter.Matches(e) {
 			continue
 		}
@@ -415,7 +415,7 @@ func (n *Notifier) Digest(ctx context.Context, subscriber string, now time.Time)
 // (METHOD:REQUEST, or CANCEL once it is cancelled), with the feeds' UID and
 // SEQUENCE, so that the reader's calendar holds one event that follows it.
 func (n *Notifier) invite(msg *Message, e *Engagement, sub *Subscriber) error {
-	if sub.Channel != "email" || len(e.item.Doc) == 0 {
+	if sub.Channel != "email" {
 		return nil
 	}
 	method := "REQUEST"
@@ -427,7 +427,7 @@ func (n *Notifier) invite(msg *Message, e *Engagement, sub *Subscriber) error {
 		attendee = addr.Address
 	}
 	var b bytes.Buffer
-	err := calendar.Render(&b, []projections.Item{e.item}, calendar.Options{
+	err := calendar.Render(&b, []projections.Engagement{*e}, calendar.Options{
 		UIDHost: n.cfg.Invites.UIDHost, BaseURL: n.cfg.BaseURL, Method: method,
 		Organizer: n.cfg.Invites.Organizer, Attendee: attendee,
 	})
@@ -566,7 +566,7 @@ func (n *Notifier) around(ctx context.Context, env events.Envelope) (before, aft
 		if err != nil {
 			return nil, nil, err
 		}
-		return fromMeeting(b), fromMeeting(a), nil
+		return projections.MeetingView(b), projections.MeetingView(a), nil
 	case events.VisitAggregate:
 		b, err := events.FoldVersion[events.Visit](ctx, n.deps.Log, env.AggregateID, env.Version-1)
 		if err != nil {
@@ -576,7 +576,7 @@ func (n *Notifier) around(ctx context.Context, env events.Envelope) (before, aft
 		if err != nil {
 			return nil, nil, err
 		}
-		return fromVisit(b), fromVisit(a), nil
+		return projections.VisitView(b), projections.VisitView(a), nil
 	}
 	return nil, nil, fmt.Errorf("change on unknown aggregate type %q", env.AggregateType)
 }
@@ -590,13 +590,13 @@ func (n *Notifier) current(ctx context.Context, id string) (*Engagement, error) 
 		if err != nil {
 			return nil, err
 		}
-		return fromMeeting(m), nil
+		return projections.MeetingView(m), nil
 	case events.VisitAggregate:
 		v, err := events.FoldUntil[events.Visit](ctx, n.deps.Log, id, all)
 		if err != nil {
 			return nil, err
 		}
-		return fromVisit(v), nil
+		return projections.VisitView(v), nil
 	}
 	return nil, fmt.Errorf("no engagement %q", id)
 }

@@ -117,14 +117,6 @@ func people(ps []events.Participant) string {
 	return strings.Join(names, "; ")
 }
 
-// Zone is the venue's zone (UTC if it cannot be loaded).
-func (e *Engagement) Zone() *time.Location {
-	if loc, err := events.LoadZone(e.Timezone); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
 // when writes when e takes place as read in loc: dates for all-day
 // engagements (the dates are the venue's), local times otherwise.
 func when(e *Engagement, loc *time.Location) string {

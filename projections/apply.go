@@ -86,7 +86,7 @@ func (v *visitState) row(seq uint64) (row, error) {
 	}
 	first, last := v.Span().Dates()
 	r := row{
-		id: v.ID, typ: events.VisitAggregate, version: v.Version, kind: "visit", status: v.Status,
+		id: v.ID, typ: events.VisitAggregate, version: v.Version, kind: VisitKind, status: v.Status,
 		country: v.Destination.Country, startUTC: v.StartUTC, endUTC: v.EndUTC,
 		startDate: first, endDate: last, seq: seq, doc: doc,
 	}

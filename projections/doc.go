@@ -1,6 +1,7 @@
 // Package projections folds the event stream into the SQLite read model and
 // answers the queries everything else uses: the API's lists, the calendar
-// feed and the notifier's sweeps.
+// feed and the notifier's sweeps. Readers get an engagement as one typed
+// view (Engagement), decoded and labelled here once.
 //
 // The read model is a disposable cache. Every row is derived from the stream,
 // and the stream position a row reflects is stored in the same transaction

@@ -212,6 +212,26 @@ func FoldPerson(name string) string {
 
 // Get returns one engagement's resource and the position it reflects.
 func (db *DB) Get(ctx context.Context, typ, id string) (json.RawMessage, uint64, error) {
+	doc, pos, err := db.get(ctx, typ, id)
+	return json.RawMessage(doc), pos, err
+}
+
+// Engagement returns the view of one engagement and the position it
+// reflects.
+func (db *DB) Engagement(ctx context.Context, typ, id string) (*Engagement, uint64, error) {
+	doc, pos, err := db.get(ctx, typ, id)
+	if err != nil {
+		return nil, pos, err
+	}
+	e, err := decodeEngagement(typ, doc)
+	if err != nil {
+		return nil, pos, fmt.Errorf("get %s: %w", id, err)
+	}
+	return e, pos, nil
+}
+
+// get reads one engagement's document and the position, in one read.
+func (db *DB) get(ctx context.Context, typ, id string) ([]byte, uint64, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	db.queries.Add(1)
@@ -224,7 +244,7 @@ func (db *DB) Get(ctx context.Context, typ, id string) (json.RawMessage, uint64,
 	if err != nil {
 		return nil, 0, err
 	}
-	var doc string
+	var doc []byte
 	err = tx.QueryRowContext(ctx, `SELECT doc FROM engagements WHERE id = ? AND type = ?`, id, typ).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, pos, ErrNotFound
@@ -232,7 +252,7 @@ func (db *DB) Get(ctx context.Context, typ, id string) (json.RawMessage, uint64,
 	if err != nil {
 		return nil, pos, fmt.Errorf("get %s: %w", id, err)
 	}
-	return json.RawMessage(doc), pos, nil
+	return doc, pos, nil
 }
 
 func encodeCursor(start, id string) string {
@@ -254,12 +274,13 @@ func decodeCursor(c string) (start, id string, err error) {
 	return start, id, nil
 }
 
-// Item is one engagement of a feed.
+// Item is one engagement of a feed, as of the stream sequence of the event
+// that last changed it: a caller that keeps what it built from a view can
+// tell by (ID, Seq) whether it still holds.
 type Item struct {
-	Type string          // events.MeetingAggregate or events.VisitAggregate
-	Doc  json.RawMessage // the API resource
-	ID   string          // the engagement's id (Feed fills it in)
-	Seq  uint64          // stream sequence of the event that last changed it (Feed fills it in)
+	ID         string
+	Seq        uint64
+	Engagement *Engagement // nil when the caller's need said it has it
 }
 
 // FeedLimit bounds how many engagements one feed holds: calendar clients
@@ -268,16 +289,24 @@ const FeedLimit = 20000
 
 // Feed returns every engagement matching q (q.Limit and q.Cursor are
 // ignored), ordered by start, and the position they reflect.
-func (db *DB) Feed(ctx context.Context, q Query) ([]Item, uint64, error) {
+func (db *DB) Feed(ctx context.Context, q Query) ([]Engagement, uint64, error) {
 	items, pos, _, err := db.feed(ctx, q, false, nil)
-	return items, pos, err
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]Engagement, len(items))
+	for i, it := range items {
+		out[i] = *it.Engagement
+	}
+	return out, pos, nil
 }
 
 // FeedChanged is Feed, and also when the read model last changed, in the
 // same read: the updated_at of the engagement changed last. Rows are never
 // deleted and every change stamps its row, so it never goes back as the
 // position moves on. When need is set, only the items it wants get their
-// Doc: a caller that keeps documents by (ID, Seq) reads only what changed.
+// Engagement: a caller that keeps what it built by (ID, Seq) reads and
+// decodes only what changed.
 func (db *DB) FeedChanged(ctx context.Context, q Query, need func(id string, seq uint64) bool) ([]Item, uint64, time.Time, error) {
 	return db.feed(ctx, q, true, need)
 }
@@ -311,19 +340,18 @@ func (db *DB) feed(ctx context.Context, q Query, withChange bool, need func(stri
 		return nil, 0, changed, err
 	}
 	if withChange {
-		var doc string
-		err := tx.QueryRowContext(ctx, `SELECT doc FROM engagements ORDER BY last_seq DESC LIMIT 1`).Scan(&doc)
+		var typ string
+		var doc []byte
+		err := tx.QueryRowContext(ctx, `SELECT type, doc FROM engagements ORDER BY last_seq DESC LIMIT 1`).Scan(&typ, &doc)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, 0, changed, fmt.Errorf("feed: last change: %w", err)
 		}
 		if err == nil {
-			var v struct {
-				UpdatedAt time.Time `json:"updated_at"`
-			}
-			if err := json.Unmarshal([]byte(doc), &v); err != nil {
+			last, err := decodeEngagement(typ, doc)
+			if err != nil {
 				return nil, 0, changed, fmt.Errorf("feed: last change: %w", err)
 			}
-			changed = v.UpdatedAt
+			changed = last.UpdatedAt
 		}
 	}
 	rows, err := tx.QueryContext(ctx, sqlText, args...)
@@ -333,27 +361,35 @@ func (db *DB) feed(ctx context.Context, q Query, withChange bool, need func(stri
 	defer rows.Close()
 	var items []Item
 	for rows.Next() {
-		var typ, doc, id string
+		var typ, id string
+		var doc []byte
 		var seq int64
 		if err := rows.Scan(&typ, &doc, &id, &seq); err != nil {
 			return nil, 0, changed, err
 		}
-		items = append(items, Item{Type: typ, Doc: json.RawMessage(doc), ID: id, Seq: uint64(seq)})
+		it := Item{ID: id, Seq: uint64(seq)}
+		if need == nil {
+			if it.Engagement, err = decodeEngagement(typ, doc); err != nil {
+				return nil, 0, changed, fmt.Errorf("feed: %s: %w", id, err)
+			}
+		}
+		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, changed, err
 	}
 	rows.Close()
 	if need != nil {
-		if err := fillDocs(ctx, tx, items, need); err != nil {
+		if err := fillViews(ctx, tx, items, need); err != nil {
 			return nil, 0, changed, err
 		}
 	}
 	return items, pos, changed, nil
 }
 
-// fillDocs reads the documents of the items need wants, in the same read.
-func fillDocs(ctx context.Context, tx *sql.Tx, items []Item, need func(string, uint64) bool) error {
+// fillViews reads and decodes the documents of the items need wants, in the
+// same read.
+func fillViews(ctx context.Context, tx *sql.Tx, items []Item, need func(string, uint64) bool) error {
 	at := map[string]int{}
 	var ids []any
 	for i, it := range items {
@@ -365,17 +401,23 @@ func fillDocs(ctx context.Context, tx *sql.Tx, items []Item, need func(string, u
 	const chunk = 500
 	for len(ids) > 0 {
 		n := min(chunk, len(ids))
-		rows, err := tx.QueryContext(ctx, `SELECT id, doc FROM engagements WHERE id IN (?`+strings.Repeat(",?", n-1)+`)`, ids[:n]...)
+		rows, err := tx.QueryContext(ctx, `SELECT id, type, doc FROM engagements WHERE id IN (?`+strings.Repeat(",?", n-1)+`)`, ids[:n]...)
 		if err != nil {
 			return fmt.Errorf("feed: documents: %w", err)
 		}
 		for rows.Next() {
-			var id, doc string
-			if err := rows.Scan(&id, &doc); err != nil {
+			var id, typ string
+			var doc []byte
+			if err := rows.Scan(&id, &typ, &doc); err != nil {
 				rows.Close()
 				return err
 			}
-			items[at[id]].Doc = json.RawMessage(doc)
+			e, err := decodeEngagement(typ, doc)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("feed: %s: %w", id, err)
+			}
+			items[at[id]].Engagement = e
 		}
 		if err := rows.Close(); err != nil {
 			return err

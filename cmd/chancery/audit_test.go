@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chancery/chancery/audit"
 	"github.com/chancery/chancery/events"
 )
 
@@ -26,7 +27,7 @@ func recordAuditedStory(t *testing.T, dir string) (s *service, talksID string) {
 		t.Fatal(err)
 	}
 	clk := newClock(time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
-	s = startService(t, dir, func(o *serveOptions) { o.now, o.config = clk.Now, cfg })
+	s = startService(t, dir, func(o *testServe) { o.now, o.config = clk.Now, cfg })
 	talksID, _ = recordSeed(t, s)
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
 	s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"},
@@ -62,7 +63,7 @@ func TestAuditLogFiltersAndWritesTableJSONAndCSV(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("audit log %v: exit %d: %s", tc.args, code, errOut)
 		}
-		var entries []auditEntry
+		var entries []audit.Entry
 		if err := json.Unmarshal([]byte(out), &entries); err != nil {
 			t.Fatalf("audit log %v --format json: %v\n%s", tc.args, err, out)
 		}
@@ -169,12 +170,12 @@ func TestAuditShowDiffsARescheduleThenACancel(t *testing.T) {
 
 	code, out, errOut = runCLI(t, ctx, nil, "audit", "show", "--format", "json", "--data", dir, talksID)
 	var story struct {
-		Events []auditStep `json:"events"`
+		Events []audit.Step `json:"events"`
 	}
 	if err := json.Unmarshal([]byte(out), &story); code != 0 || err != nil || len(story.Events) != 3 {
 		t.Fatalf("audit show --format json: exit %d, %v: %s%s", code, err, out, errOut)
 	}
-	fields := func(s auditStep) (out []string) {
+	fields := func(s audit.Step) (out []string) {
 		for _, c := range s.Changes {
 			out = append(out, c.Field)
 		}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,11 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/chancery/chancery/internal/natstest"
-	"github.com/chancery/chancery/notifier"
 )
 
 // Two replicas of the service on a three-node NATS cluster (three stream
@@ -43,6 +37,7 @@ func TestTwoReplicasOnAThreeNodeCluster(t *testing.T) {
   replicas: 3
 notifier:
   public_url: https://chancery.example.org
+  delivery: {ack_wait: 1s, backoff: [50ms]}
 subscribers:
   - name: belgrade-desk
     channel: webhook
@@ -55,11 +50,8 @@ subscribers:
 	}
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
 	replica := func(name string, node *natstest.Server) *service {
-		return startService(t, filepath.Join(dir, name), func(o *serveOptions) {
+		return startService(t, filepath.Join(dir, name), func(o *testServe) {
 			o.config, o.now, o.nats.url = cfgPath, clk.Now, node.Srv.ClientURL()
-			o.tweakNotifier = func(c *notifier.Config, _ *notifier.ChannelsConfig) {
-				c.Queue.AckWait, c.Queue.Backoff = time.Second, []time.Duration{50 * time.Millisecond}
-			}
 		})
 	}
 	a, b := replica("a", nodes[0]), replica("b", nodes[1])
@@ -130,7 +122,7 @@ func TestServeWaitsForItsClusterToStart(t *testing.T) {
 	}
 	started := make(chan result, 1)
 	go func() {
-		s, err := tryStartService(t, filepath.Join(dir, "data"), func(o *serveOptions) {
+		s, err := tryStartService(t, filepath.Join(dir, "data"), func(o *testServe) {
 			o.config, o.nats.url = cfgPath, first.Srv.ClientURL()
 		})
 		started <- result{s, err}
@@ -150,26 +142,5 @@ func TestServeWaitsForItsClusterToStart(t *testing.T) {
 		r.s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
 	case <-time.After(90 * time.Second):
 		t.Fatal("the service did not start within 90 s of its cluster")
-	}
-}
-
-// Only the answers of a cluster still starting are waited out; a stream
-// serve refuses, or any other error, ends the start at once.
-func TestJetStreamStartingErrors(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want bool
-	}{
-		{fmt.Errorf("open stream: %w", context.DeadlineExceeded), true},
-		{nats.ErrNoResponders, true},
-		{&jetstream.APIError{ErrorCode: 10005, Description: "no suitable peers for placement"}, true},
-		{fmt.Errorf("create: %w", &jetstream.APIError{ErrorCode: 10008}), true},
-		{&jetstream.APIError{ErrorCode: 10058, Description: "stream name already in use"}, false},
-		{errors.New("stream CHANCERY_EVENTS allows deletes"), false},
-		{jetstream.ErrJetStreamNotEnabled, false},
-	} {
-		if got := jetStreamStarting(tc.err); got != tc.want {
-			t.Errorf("jetStreamStarting(%v) = %v, want %v", tc.err, got, tc.want)
-		}
 	}
 }

@@ -1,469 +1,54 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/chancery/chancery/api"
-	"github.com/chancery/chancery/calendar"
-	"github.com/chancery/chancery/events"
-	"github.com/chancery/chancery/projections"
+	"github.com/chancery/chancery/internal/config"
 )
 
-// Config is the optional YAML config file. Every key has a default; unknown
-// keys are errors.
-type Config struct {
-	APITokens   []TokenConfig      `yaml:"api_tokens"`
-	NATS        NATSConfig         `yaml:"nats"`
-	Notifier    NotifierConfig     `yaml:"notifier"`
-	Subscribers []SubscriberConfig `yaml:"subscribers"`
-	Feeds       []FeedConfig       `yaml:"feeds"`
-	Calendar    CalendarConfig     `yaml:"calendar"`
-	Snapshots   SnapshotsConfig    `yaml:"snapshots"`
-	Readiness   ReadinessConfig    `yaml:"readiness"`
-	Limits      LimitsConfig       `yaml:"limits"`
-}
-
-// ReadinessConfig says when /readyz answers 200.
-type ReadinessConfig struct {
-	// MaxLag is how long the read model may leave an event it knows of
-	// unapplied and still be ready, as a Go duration ("5s"). Empty: 5s.
-	MaxLag string `yaml:"max_lag"`
-}
-
-// maxLag returns readiness.max_lag, or 0 for the default.
-func (c *Config) maxLag() time.Duration {
-	d, _ := time.ParseDuration(c.Readiness.MaxLag)
-	return d
-}
-
-// SnapshotsConfig bounds the point-in-time read models that ?as_of= replays:
-// anyone who may read can ask for any moment. Zero takes the default.
-type SnapshotsConfig struct {
-	// Builds is how many moments may replay at once; a query for another
-	// new one is answered 503 with Retry-After.
-	Builds int `yaml:"builds"`
-	// CacheMiB is the disk the kept snapshots may take together.
-	CacheMiB int64 `yaml:"cache_mib"`
-	// Files is how many snapshots are kept.
-	Files int `yaml:"files"`
-}
-
-// CalendarConfig configures the iCalendar feeds.
-type CalendarConfig struct {
-	// UIDHost names this deployment in event UIDs (<id>@host). Keep it
-	// stable: a changed UID is a new event to every calendar client.
-	UIDHost string `yaml:"uid_host"`
-	// PublicURL is where clients reach this service, for the URL of each
-	// event in the feeds (and, unless notifier.public_url says otherwise,
-	// the links in alerts). Empty: taken from each request's Host header.
-	PublicURL string `yaml:"public_url"`
-}
-
-// TokenConfig is one bearer token.
-type TokenConfig struct {
-	Name  string `yaml:"name"`
-	Token string `yaml:"token"`
-	Scope string `yaml:"scope"`
-}
-
-// NATSConfig says where the event stream lives.
-type NATSConfig struct {
-	URL      string `yaml:"url"`
-	Replicas int    `yaml:"replicas"`
-	// ColocateLeaders keeps the leaders of the buckets and the alert stream
-	// on the node that leads the event stream (default true; see
-	// events.LeaderWatch).
-	ColocateLeaders *bool `yaml:"colocate_leaders"`
-}
-
-// colocate says whether leaders are gathered on the event stream's leader.
-func (n NATSConfig) colocate() bool { return n.ColocateLeaders == nil || *n.ColocateLeaders }
-
-// NotifierConfig configures alerts.
-type NotifierConfig struct {
-	Sweep          string     `yaml:"sweep"`
-	Reminders      []string   `yaml:"reminders"`
-	AllDayReminder string     `yaml:"all_day_reminder"`
-	Digest         string     `yaml:"digest"`
-	SMTP           SMTPConfig `yaml:"smtp"`
-	// PublicURL is where readers of alerts reach this service: links in
-	// alerts are PublicURL/api/v1/meetings/{id}.
-	PublicURL string `yaml:"public_url"`
-	// Templates is a directory whose reminder.txt, change.html, ... replace
-	// the built-in alert templates.
-	Templates string `yaml:"templates"`
-}
-
-// SMTPConfig is the mail relay alerts go through.
-type SMTPConfig struct {
-	Host     string `yaml:"host"`
-	Port     int    `yaml:"port"`
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	From     string `yaml:"from"`
-	TLS      string `yaml:"tls"`
-}
-
-// SubscriberConfig is someone who receives alerts.
-type SubscriberConfig struct {
-	Name       string       `yaml:"name"`
-	Channel    string       `yaml:"channel"`
-	To         string       `yaml:"to"`
-	Secret     string       `yaml:"secret"`
-	Timezone   string       `yaml:"timezone"`
-	Alerts     []string     `yaml:"alerts"`
-	Filter     FilterConfig `yaml:"filter"`
-	QuietHours string       `yaml:"quiet_hours"`
-}
-
-// FilterConfig selects engagements.
-type FilterConfig struct {
-	Countries    []string `yaml:"countries"`
-	Participants []string `yaml:"participants"`
-	Kinds        []string `yaml:"kinds"`
-}
-
-// FeedConfig is a named calendar feed.
-type FeedConfig struct {
-	Name   string       `yaml:"name"`
-	Filter FilterConfig `yaml:"filter"`
-	Token  string       `yaml:"token"`
-}
-
-// configError names the file, line and key of a problem.
-func configError(file string, line int, key, format string, args ...any) error {
-	return usagef("%s:%d: %s: %s", file, line, key, fmt.Sprintf(format, args...))
-}
-
-var feedName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// LoadConfig reads, expands and validates a config file. ${NAME} is
-// replaced by the environment variable NAME inside each scalar value, after
-// parsing: a value can never add keys or change the document's structure.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	raw, err := os.ReadFile(path)
+// loadConfig reads the config file; whatever is wrong with it is bad
+// input (exit code 2).
+func loadConfig(path string, getenv func(string) string) (*config.Config, error) {
+	cfg, err := config.Load(path, getenv)
 	if err != nil {
-		return nil, usagef("config: %v", err)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(raw, &root); err != nil {
-		return nil, usagef("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	// Unknown keys, found in the file as written (a Node cannot be decoded
-	// strictly); type errors wait until the values are expanded.
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	var typeErr *yaml.TypeError
-	if err := dec.Decode(&Config{}); errors.As(err, &typeErr) {
-		for _, msg := range typeErr.Errors {
-			if strings.Contains(msg, "not found in type") {
-				return nil, usagef("%s", decodeProblem(path, &root, msg))
-			}
-		}
-	} else if err != nil && !errors.Is(err, io.EOF) {
-		return nil, usagef("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	expandEnv(&root, getenv)
-	cfg := &Config{}
-	if len(root.Content) > 0 {
-		if err := root.Decode(cfg); errors.As(err, &typeErr) && len(typeErr.Errors) > 0 {
-			return nil, usagef("%s", decodeProblem(path, &root, typeErr.Errors[0]))
-		} else if err != nil {
-			return nil, usagef("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
-		}
-	}
-	if err := cfg.validate(path, &root); err != nil {
-		return nil, err
+		return nil, usagef("%v", err)
 	}
 	return cfg, nil
 }
 
-// yamlProblem matches the decoder's "line N: field x not found in type T"
-// and "line N: cannot unmarshal !!str `three` into int".
-var yamlProblem = regexp.MustCompile("^line ([0-9]+): (?:field (\\S+) not found in type \\S+|cannot unmarshal !!\\w+ `(.*)` into (\\S+))$")
+const configUsage = `Usage: chancery config check FILE
 
-// decodeProblem turns a decoder message into FILE:LINE: key: problem,
-// naming the key by its path in the file rather than by a Go type.
-func decodeProblem(path string, root *yaml.Node, msg string) string {
-	m := yamlProblem.FindStringSubmatch(msg)
-	if m == nil {
-		return path + ": " + msg
-	}
-	line, _ := strconv.Atoi(m[1])
-	key := keyAtLine(root, line, "")
-	if key == "" {
-		key = m[2]
-	}
-	if m[2] != "" {
-		return fmt.Sprintf("%s:%d: %s: unknown key", path, line, key)
-	}
-	want := m[4]
-	switch {
-	case strings.Contains(want, "int"), strings.Contains(want, "float"):
-		want = "a number"
-	case want == "bool":
-		want = "true or false"
-	case strings.HasPrefix(want, "[]"):
-		want = "a list"
-	case strings.HasPrefix(want, "map") || strings.HasPrefix(want, "main."):
-		want = "a mapping"
-	}
-	return fmt.Sprintf("%s:%d: %s: %q is not %s", path, line, key, m[3], want)
-}
-
-// keyAtLine returns the path (nats.replicas, subscribers[0].to) of the
-// mapping key on line, or "".
-func keyAtLine(n *yaml.Node, line int, prefix string) string {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			if k := keyAtLine(c, line, prefix); k != "" {
-				return k
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if prefix != "" {
-				p = prefix + "." + k.Value
-			}
-			if k.Line == line {
-				return p
-			}
-			if got := keyAtLine(v, line, p); got != "" {
-				return got
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			if got := keyAtLine(c, line, fmt.Sprintf("%s[%d]", prefix, i)); got != "" {
-				return got
-			}
-		}
-	}
-	return ""
-}
-
-// expandEnv replaces ${NAME} in every scalar value of the tree (not in
-// keys). A plain scalar that changed is typed again from its new text, so
-// "replicas: ${REPLICAS}" becomes a number.
-func expandEnv(n *yaml.Node, getenv func(string) string) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		v := envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
-			return getenv(envRef.FindStringSubmatch(m)[1])
-		})
-		if v != n.Value {
-			n.Value = v
-			if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-				n.Tag = ""
-			}
-		}
-	case yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			expandEnv(n.Content[i], getenv)
-		}
-	default:
-		for _, c := range n.Content {
-			expandEnv(c, getenv)
-		}
-	}
-}
-
-// lineOf finds the line of a key path such as "api_tokens.0.scope" in the
-// parsed document, for error messages; 0 when unknown.
-func lineOf(root *yaml.Node, path ...string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	for _, p := range path {
-		switch n.Kind {
-		case yaml.MappingNode:
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == p {
-					line = n.Content[i].Line
-					n = n.Content[i+1]
-					found = true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		case yaml.SequenceNode:
-			var i int
-			fmt.Sscan(p, &i)
-			if i >= len(n.Content) {
-				return line
-			}
-			n = n.Content[i]
-			line = n.Line
-		default:
-			return line
-		}
-	}
-	return line
-}
-
-func (c *Config) validate(file string, root *yaml.Node) error {
-	seen := map[string]bool{}
-	for i, t := range c.APITokens {
-		at := func(key string) (int, string) {
-			return lineOf(root, "api_tokens", fmt.Sprint(i), key), fmt.Sprintf("api_tokens[%d].%s", i, key)
-		}
-		if t.Name == "" {
-			l, k := at("name")
-			return configError(file, l, k, "is required")
-		}
-		if t.Token == "" {
-			l, k := at("token")
-			return configError(file, l, k, "is empty (is its environment variable set?)")
-		}
-		if len(t.Token) < 16 {
-			l, k := at("token")
-			return configError(file, l, k, "is shorter than 16 characters")
-		}
-		if seen[t.Token] {
-			l, k := at("token")
-			return configError(file, l, k, "is the same as another token's")
-		}
-		seen[t.Token] = true
-		switch t.Scope {
-		case api.ScopeRead, api.ScopeWrite, api.ScopeAdmin:
-		default:
-			l, k := at("scope")
-			return configError(file, l, k, "%q is not one of read, write, admin", t.Scope)
-		}
-	}
-	if c.NATS.Replicas < 0 || c.NATS.Replicas > 5 {
-		return configError(file, lineOf(root, "nats", "replicas"), "nats.replicas", "must be from 1 to 5")
-	}
-	for _, n := range []struct {
-		key string
-		val int64
-	}{{"builds", int64(c.Snapshots.Builds)}, {"cache_mib", c.Snapshots.CacheMiB}, {"files", int64(c.Snapshots.Files)}} {
-		if n.val < 0 || n.val > 1<<20 {
-			return configError(file, lineOf(root, "snapshots", n.key), "snapshots."+n.key, "must be a positive number (0 or absent: the default)")
-		}
-	}
-	if c.Readiness.MaxLag != "" {
-		if d, err := time.ParseDuration(c.Readiness.MaxLag); err != nil || d <= 0 {
-			return configError(file, lineOf(root, "readiness", "max_lag"), "readiness.max_lag", "must be a positive duration such as 5s")
-		}
-	}
-	if err := c.Limits.validate(file, root); err != nil {
-		return err
-	}
-	feedNames := map[string]bool{}
-	for i, f := range c.Feeds {
-		at := func(key string) (int, string) {
-			return lineOf(root, "feeds", fmt.Sprint(i), key), fmt.Sprintf("feeds[%d].%s", i, key)
-		}
-		if !feedName.MatchString(f.Name) {
-			l, k := at("name")
-			return configError(file, l, k, "%q must be 1 to 64 letters, digits, '-' or '_'", f.Name)
-		}
-		if feedNames[f.Name] {
-			l, k := at("name")
-			return configError(file, l, k, "%q is used by another feed", f.Name)
-		}
-		feedNames[f.Name] = true
-		if f.Token != "" && len(f.Token) < 16 {
-			l, k := at("token")
-			return configError(file, l, k, "is shorter than 16 characters")
-		}
-		if err := f.Filter.validate(file, root, "feeds", i); err != nil {
-			return err
-		}
-		for _, l := range []struct {
-			key  string
-			list []string
-		}{{"countries", f.Filter.Countries}, {"participants", f.Filter.Participants}, {"kinds", f.Filter.Kinds}} {
-			if len(l.list) > projections.MaxFilterValues {
-				return configError(file, lineOf(root, "feeds", fmt.Sprint(i), "filter", l.key), fmt.Sprintf("feeds[%d].filter.%s", i, l.key),
-					"has %d values; a feed takes at most %d", len(l.list), projections.MaxFilterValues)
-			}
-		}
-	}
-	return c.validateNotifier(file, root)
-}
-
-// validate checks the filter at section[i].filter.
-func (f FilterConfig) validate(file string, root *yaml.Node, section string, i int) error {
-	for j, cc := range f.Countries {
-		if !events.ValidCountry(cc) {
-			return configError(file, lineOf(root, section, fmt.Sprint(i), "filter", "countries", fmt.Sprint(j)),
-				fmt.Sprintf("%s[%d].filter.countries[%d]", section, i, j), "%q is not an ISO 3166-1 alpha-2 code", cc)
-		}
-	}
-	for j, kd := range f.Kinds {
-		if !slices.Contains(events.Kinds, kd) && kd != "visit" {
-			return configError(file, lineOf(root, section, fmt.Sprint(i), "filter", "kinds", fmt.Sprint(j)),
-				fmt.Sprintf("%s[%d].filter.kinds[%d]", section, i, j), "%q is not one of %s, visit", kd, strings.Join(events.Kinds, ", "))
-		}
-	}
-	return nil
-}
-
-// calendarFeeds returns the named feeds of the config.
-func (c *Config) calendarFeeds() []calendar.Feed {
-	out := make([]calendar.Feed, len(c.Feeds))
-	for i, f := range c.Feeds {
-		out[i] = calendar.Feed{Name: f.Name, Token: f.Token, Filter: calendar.Filter{
-			Countries: f.Filter.Countries, Participants: f.Filter.Participants, Kinds: f.Filter.Kinds,
-		}}
-	}
-	return out
-}
-
-// snapshotLimits returns the bounds of ?as_of= snapshots.
-func (c *Config) snapshotLimits() projections.SnapshotLimits {
-	return projections.SnapshotLimits{Builds: c.Snapshots.Builds, CacheBytes: c.Snapshots.CacheMiB << 20, Files: c.Snapshots.Files}
-}
-
-// tokens returns the API tokens of the config.
-func (c *Config) tokens() []api.Token {
-	out := make([]api.Token, len(c.APITokens))
-	for i, t := range c.APITokens {
-		out[i] = api.Token{Name: t.Name, Token: t.Token, Scope: t.Scope}
-	}
-	return out
-}
+Checks a config file without starting: every key, value and ${ENV}
+reference, as serve reads it. Prints "FILE: ok" and exits 0, with a
+"warning:" line on stderr for what is allowed but likely a mistake; a
+problem is one line naming FILE:LINE and the key, and exit code 2.`
 
 func runConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: chancery config check FILE") }
-	if err := parseQuietly(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usagef("%v", err)
-	}
-	if fs.NArg() != 2 || fs.Arg(0) != "check" {
+	fs.Usage = func() { fmt.Fprintln(stderr, configUsage) }
+	switch {
+	case len(args) > 0 && args[0] == "check":
+		args = args[1:]
+	case len(args) > 0 && strings.HasPrefix(args[0], "-"):
+		// --help, or a flag that parsing names, before the subcommand
+	default:
 		return usagef("usage: chancery config check FILE")
 	}
-	if _, err := LoadConfig(fs.Arg(1), getenv); err != nil {
+	path, err := parseOneArg(fs, args, "chancery config check FILE")
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(1))
+	cfg, err := loadConfig(path, getenv)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stderr, "warning: "+w)
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return nil
 }

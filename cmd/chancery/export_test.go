@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/chancery/chancery/audit"
 	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/internal/natstest"
 	"github.com/chancery/chancery/projections"
@@ -88,9 +89,9 @@ func TestExportChainChecksOutAndAFlippedByteFailsAtItsLine(t *testing.T) {
 			for _, mask := range []byte{0x01, 0x20} {
 				b := []byte(trail)
 				b[start+off] ^= mask
-				_, err := checkTrail("t", bytes.NewReader(b), nil)
-				var te *trailError
-				if !errors.As(err, &te) || te.line != i+1 {
+				_, err := audit.CheckTrail("t", bytes.NewReader(b), nil)
+				var te *audit.TrailError
+				if !errors.As(err, &te) || te.Line != i+1 {
 					t.Errorf("byte %d of line %d (%q) ^ %#x: %v; want a failure at line %d", off, i+1, line[off], mask, err, i+1)
 				}
 			}
@@ -118,7 +119,7 @@ func TestExportChainChecksOutAndAFlippedByteFailsAtItsLine(t *testing.T) {
 		{"not a trail", "{\"hello\":1}\n", "line 1: not a chancery-export header"},
 		{"extra line", trail + lines[1], "data after the end line"},
 	} {
-		_, err := checkTrail("t", strings.NewReader(tc.trail), nil)
+		_, err := audit.CheckTrail("t", strings.NewReader(tc.trail), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
@@ -138,22 +139,22 @@ func TestExportChainChecksOutAndAFlippedByteFailsAtItsLine(t *testing.T) {
 	// The chain starts from the stream's name: a header relabelled as
 	// another stream's, with a header hash to match, breaks it at the
 	// first event.
-	var h trailHeader
+	var h audit.TrailHeader
 	if err := json.Unmarshal([]byte(lines[0]), &h); err != nil {
 		t.Fatal(err)
 	}
 	h.Stream = "OTHER_EVENTS"
-	h.Hash = h.digest()
-	relabelled := string(trailLine(h)) + strings.Join(lines[1:], "")
-	if _, err := checkTrail("t", strings.NewReader(relabelled), nil); err == nil || !strings.Contains(err.Error(), "line 2: hash mismatch at seq 1") {
+	h.Hash = h.Digest()
+	relabelled := string(h.Line()) + strings.Join(lines[1:], "")
+	if _, err := audit.CheckTrail("t", strings.NewReader(relabelled), nil); err == nil || !strings.Contains(err.Error(), "line 2: hash mismatch at seq 1") {
 		t.Errorf("relabelled trail: %v; want a hash mismatch at line 2", err)
 	}
 
 	// A version 1 trail (chain from 64 "0") of the same events still checks.
 	v1 := toVersion1(t, lines)
-	sum, err := checkTrail("t", strings.NewReader(v1), nil)
-	if err != nil || sum.end.Count != last || sum.end.Head == head {
-		t.Errorf("version 1 trail: %+v, %v; want %d events and a head other than version 2's", sum.end, err, last)
+	sum, err := audit.CheckTrail("t", strings.NewReader(v1), nil)
+	if err != nil || sum.End.Count != last || sum.End.Head == head {
+		t.Errorf("version 1 trail: %+v, %v; want %d events and a head other than version 2's", sum.End, err, last)
 	}
 }
 
@@ -161,23 +162,23 @@ func TestExportChainChecksOutAndAFlippedByteFailsAtItsLine(t *testing.T) {
 // chain started from 64 "0".
 func toVersion1(t *testing.T, lines []string) string {
 	t.Helper()
-	var h trailHeader
+	var h audit.TrailHeader
 	if err := json.Unmarshal([]byte(lines[0]), &h); err != nil {
 		t.Fatal(err)
 	}
 	h.Version = 1
-	h.Hash = h.digest()
-	out := string(trailLine(h))
-	prev := zeroHash
+	h.Hash = h.Digest()
+	out := string(h.Line())
+	prev := audit.ZeroHash
 	for _, line := range lines[1 : len(lines)-1] {
-		var ev trailEvent
+		var ev audit.TrailEvent
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatal(err)
 		}
 		ev.Event = []byte(line[strings.Index(line, `"event":`)+8 : strings.LastIndex(line, `,"hash":`)])
-		ev.Hash = ev.digest(prev)
+		ev.Hash = ev.Digest(prev)
 		prev = ev.Hash
-		out += string(ev.line())
+		out += string(ev.Line())
 	}
 	return out + fmt.Sprintf(`{"end":true,"count":%d,"last_seq":%d,"head":"%s"}`+"\n", len(lines)-2, len(lines)-2, prev)
 }

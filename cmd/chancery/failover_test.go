@@ -54,14 +54,14 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfgPath, []byte("nats:\n  replicas: 3\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte("nats:\n  replicas: 3\n  write_timeout: 3s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	svc := startService(t, filepath.Join(dir, "a"), func(o *serveOptions) {
+	svc := startService(t, filepath.Join(dir, "a"), func(o *testServe) {
+		// The config's write timeout is shorter than an election, so that
+		// writes during it answer 503 and their retries meet the claims
+		// those attempts left.
 		o.config, o.nats.url = cfgPath, home.URL
-		// Shorter than an election, so that writes during it answer 503
-		// and their retries meet the claims those attempts left.
-		o.writeTimeout = 3 * time.Second
 	})
 
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -40,7 +40,7 @@ func startFeedService(t *testing.T) *service {
 	if err := os.WriteFile(cfg, []byte(feedConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startService(t, filepath.Join(dir, "data"), func(o *serveOptions) { o.config = cfg })
+	return startService(t, filepath.Join(dir, "data"), func(o *testServe) { o.config = cfg })
 }
 
 var countryNames = map[string]string{"RS": "Serbia", "RU": "Russian Federation", "DE": "Germany", "FR": "France"}

@@ -32,7 +32,14 @@ type service struct {
 	closed bool
 }
 
-func startService(t *testing.T, dir string, tweak ...func(*serveOptions)) *service {
+// testServe is what a test may set before serve starts: its flags, and
+// the clock (time.Now when nil).
+type testServe struct {
+	serveOptions
+	now func() time.Time
+}
+
+func startService(t *testing.T, dir string, tweak ...func(*testServe)) *service {
 	t.Helper()
 	s, err := tryStartService(t, dir, tweak...)
 	if err != nil {
@@ -43,8 +50,8 @@ func startService(t *testing.T, dir string, tweak ...func(*serveOptions)) *servi
 
 // tryStartService is startService returning the error of a failed start
 // (for a goroutine, which must not call t.Fatal).
-func tryStartService(t *testing.T, dir string, tweak ...func(*serveOptions)) (*service, error) {
-	o := serveOptions{data: dir, http: "127.0.0.1:0"}
+func tryStartService(t *testing.T, dir string, tweak ...func(*testServe)) (*service, error) {
+	o := testServe{serveOptions: serveOptions{data: dir, http: "127.0.0.1:0"}, now: time.Now}
 	for _, f := range tweak {
 		f(&o)
 	}
@@ -58,7 +65,7 @@ func tryStartService(t *testing.T, dir string, tweak ...func(*serveOptions)) (*s
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	a, err := start(context.Background(), o, getenv, logger)
+	a, err := start(context.Background(), o.serveOptions, serveEnv{getenv: getenv, logger: logger, now: o.now})
 	if err != nil {
 		return nil, err
 	}

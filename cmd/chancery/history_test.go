@@ -12,7 +12,7 @@ import (
 
 func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 	clk := newClock(time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
-	s := startService(t, t.TempDir(), func(o *serveOptions) { o.now = clk.Now })
+	s := startService(t, t.TempDir(), func(o *testServe) { o.now = clk.Now })
 	id := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201).str("id")
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
 	s.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"}).must(t, 200)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chancery/chancery/internal/datalock"
 	"github.com/chancery/chancery/internal/natstest"
 )
 
@@ -22,7 +23,7 @@ func TestSecondServeOnOneDataDirectoryRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = tryStartService(t, dir)
-	if !errors.Is(err, errDataInUse) || !strings.Contains(err.Error(), "chancery serve (pid") {
+	if !errors.Is(err, datalock.ErrInUse) || !strings.Contains(err.Error(), "chancery serve (pid") {
 		t.Fatalf("second serve on %s: %v; want it refused, naming the serve that owns the directory", dir, err)
 	}
 	if after, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(after) != string(urlBefore) {
@@ -118,7 +119,7 @@ func TestToolOnTheDataOfAServeWithExternalNATSIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := natstest.Start(t, "")
-	startService(t, dir, func(o *serveOptions) { o.nats.url = ns.Srv.ClientURL() })
+	startService(t, dir, func(o *testServe) { o.nats.url = ns.Srv.ClientURL() })
 	code, _, errOut := runCLI(t, context.Background(), nil, "export", "--data", dir)
 	if code != 1 || !strings.Contains(errOut, "chancery serve (pid") || !strings.Contains(errOut, "--nats URL") {
 		t.Errorf("export --data of a serve on external NATS: exit %d, %q; want refused, naming the serve and --nats", code, errOut)

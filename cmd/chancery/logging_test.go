@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/chancery/chancery/internal/natstest"
-	"github.com/chancery/chancery/notifier"
 )
 
 // syncBuffer is a log destination that goroutines may share.
@@ -72,6 +71,7 @@ feeds:
   - {name: private, filter: {countries: [RS]}, token: "${FEED_SECRET}"}
 notifier:
   smtp: {host: 127.0.0.1, port: 1, username: chancery, password: "${SMTP_PASSWORD}", from: chancery@example.org}
+  delivery: {ack_wait: 1s, backoff: [50ms]}
 subscribers:
   - {name: hook, channel: webhook, to: "`+rcv.URL+`/alerts", secret: "${WEBHOOK_SECRET}", alerts: [change], filter: {countries: [RS]}}
   - {name: mail, channel: email, to: desk@example.org, alerts: [change], filter: {countries: [RS]}}
@@ -82,11 +82,8 @@ subscribers:
 	var logs syncBuffer
 	o := serveOptions{data: filepath.Join(dir, "data"), http: "127.0.0.1:0", config: cfgPath}
 	o.nats.url = natsURL.String()
-	o.now = newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC)).Now
-	o.tweakNotifier = func(c *notifier.Config, _ *notifier.ChannelsConfig) {
-		c.Queue.AckWait, c.Queue.Backoff = time.Second, []time.Duration{50 * time.Millisecond}
-	}
-	a, err := start(context.Background(), o, func(k string) string { return env[k] }, newLogger("json", &logs))
+	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
+	a, err := start(context.Background(), o, serveEnv{getenv: func(k string) string { return env[k] }, logger: newLogger("json", &logs), now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/chancery/chancery/internal/config"
 	"github.com/chancery/chancery/projections"
 )
 
@@ -91,7 +92,7 @@ feeds:
 	if code, out, errOut := runCLI(t, context.Background(), env, "config", "check", good); code != 0 {
 		t.Fatalf("good config: exit %d: %s %s", code, out, errOut)
 	}
-	cfg, err := LoadConfig(write("env.yaml", "nats:\n  replicas: ${REPLICAS}\napi_tokens:\n  - {name: \"${WHO}-desk\", token: \"${T}\", scope: write}\n"),
+	cfg, err := config.Load(write("env.yaml", "nats:\n  replicas: ${REPLICAS}\napi_tokens:\n  - {name: \"${WHO}-desk\", token: \"${T}\", scope: write}\n"),
 		func(k string) string {
 			return map[string]string{"REPLICAS": "3", "WHO": "rs", "T": "x: y # not a comment"}[k]
 		})
@@ -103,7 +104,7 @@ feeds:
 	}
 	// A value from the environment stays one value: it cannot add keys.
 	injected := "a-long-enough-secret\n    scope: admin"
-	cfg, err = LoadConfig(write("inject.yaml", "api_tokens:\n  - name: a\n    scope: read\n    token: ${T}\n"),
+	cfg, err = config.Load(write("inject.yaml", "api_tokens:\n  - name: a\n    scope: read\n    token: ${T}\n"),
 		func(string) string { return injected })
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +244,7 @@ func TestComposeConfigIsValid(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "chancery.yaml")
 	os.WriteFile(p, []byte(content), 0o600)
-	cfg, err := LoadConfig(p, func(string) string { return "" })
+	cfg, err := config.Load(p, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("compose's Chancery config: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chancery/chancery/internal/natsconn"
 	"github.com/chancery/chancery/internal/natstest"
 )
 
@@ -90,8 +91,8 @@ func TestOperationsDocGivesTheNATSWaits(t *testing.T) {
 	}
 	doc := strings.Join(strings.Fields(string(raw)), " ")
 	for _, want := range []string{
-		fmt.Sprintf("tries every URL again after %d ms", reconnectFirst.Milliseconds()),
-		fmt.Sprintf("up to %d s", int(reconnectMax.Seconds())),
+		fmt.Sprintf("tries every URL again after %d ms", natsconn.ReconnectFirst.Milliseconds()),
+		fmt.Sprintf("up to %d s", int(natsconn.ReconnectMax.Seconds())),
 		fmt.Sprintf("tries again for %d seconds", int(toolReconnectFor.Seconds())),
 		fmt.Sprintf("not back within %s", toolReconnectFor),
 	} {

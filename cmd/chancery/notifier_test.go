@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/chancery/chancery/notifier"
 )
 
 // TestNotifierEndToEnd runs the service with a webhook subscriber and a
@@ -40,6 +38,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 	cfgPath := filepath.Join(dir, "chancery.yaml")
 	os.WriteFile(cfgPath, []byte(`notifier:
   public_url: https://chancery.example.org
+  delivery: {ack_wait: 1s, backoff: [50ms]}
 subscribers:
   - name: belgrade-desk
     channel: webhook
@@ -50,11 +49,8 @@ subscribers:
     filter: {countries: [RS]}
 `), 0o600)
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
-	s := startService(t, filepath.Join(dir, "data"), func(o *serveOptions) {
+	s := startService(t, filepath.Join(dir, "data"), func(o *testServe) {
 		o.config, o.now = cfgPath, clk.Now
-		o.tweakNotifier = func(c *notifier.Config, _ *notifier.ChannelsConfig) {
-			c.Queue.AckWait, c.Queue.Backoff = time.Second, []time.Duration{50 * time.Millisecond}
-		}
 	})
 	talksID, _ := recordSeed(t, s)
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))

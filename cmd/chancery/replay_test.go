@@ -56,7 +56,7 @@ func meetingIn(t *testing.T, path, id string) events.Meeting {
 func TestReplayUntilTimeShowsTheScheduleAsItStood(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock(time.Now())
-	s := startService(t, dir, func(o *serveOptions) { o.now = clk.Now })
+	s := startService(t, dir, func(o *testServe) { o.now = clk.Now })
 	id, moments := talksStory(t, s, clk)
 
 	want := []struct{ status, start string }{
@@ -85,6 +85,8 @@ func TestReplayUntilTimeShowsTheScheduleAsItStood(t *testing.T) {
 		{[]string{"replay", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.db"), "--until-time", "yesterday"}, 2, "--until-time"},
 		{[]string{"replay", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.db"), "--until-seq", "1", "--until-time", moments[0].Format(time.RFC3339)}, 2, "not both"},
 		{[]string{"replay", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.db"), "--until-time", "2000-01-01T00:00:00Z"}, 1, "no event was recorded"},
+		// A plain date is read as audit log --until reads it (its whole day), not refused.
+		{[]string{"replay", "--data", dir, "--out", filepath.Join(t.TempDir(), "x.db"), "--until-time", "2000-01-01"}, 1, "no event was recorded at or before 2000-01-01T23:59:59"},
 		{[]string{"replay", "--data", filepath.Join(dir, "nope"), "--out", filepath.Join(t.TempDir(), "x.db")}, 2, "no event store"},
 	} {
 		code, _, stderr := runCLI(t, context.Background(), nil, tc.args...)

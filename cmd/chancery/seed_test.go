@@ -78,7 +78,7 @@ func ids(items []map[string]any, key string) []string {
 }
 
 func TestSeedScenarioIsRecordedAndListedBackWithFilters(t *testing.T) {
-	s := startService(t, t.TempDir(), func(o *serveOptions) {
+	s := startService(t, t.TempDir(), func(o *testServe) {
 		o.now = newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC)).Now
 	})
 	talksID, pos := recordSeed(t, s)

@@ -27,6 +27,10 @@ import (
 	"github.com/chancery/chancery/api"
 	"github.com/chancery/chancery/calendar"
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/config"
+	"github.com/chancery/chancery/internal/datalock"
+	"github.com/chancery/chancery/internal/embedded"
+	"github.com/chancery/chancery/internal/natsconn"
 	"github.com/chancery/chancery/notifier"
 	"github.com/chancery/chancery/projections"
 )
@@ -37,14 +41,15 @@ type serveOptions struct {
 	http   string
 	nats   natsOptions
 	config string
-	stream string
 	// logFormat is json or text; empty chooses by whether stderr is a terminal.
 	logFormat string
+}
 
-	// Tests only.
-	now           func() time.Time
-	tweakNotifier func(*notifier.Config, *notifier.ChannelsConfig)
-	writeTimeout  time.Duration // 0: api.DefaultWriteTimeout
+// serveEnv is what serve takes from the process around it.
+type serveEnv struct {
+	getenv func(string) string
+	logger *slog.Logger
+	now    func() time.Time // the clock events are recorded and alerts are due by
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
@@ -60,6 +65,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: chancery serve [flags]\n\nRuns the service: NATS JetStream (embedded unless --nats), the SQLite read model and the HTTP API.\n\nFlags:")
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nEnvironment:\n  CHANCERY_API_TOKEN\n    \tbearer token for writes (admin scope, 16 characters or more). With neither it nor\n    \tapi_tokens in the config, the first start writes a random one to DIR/api-token;\n    \twith either, DIR/api-token is not read.")
 	}
 	if err := parseQuietly(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -85,7 +91,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := newLogger(o.logFormat, stderr)
-	a, err := start(ctx, o, getenv, logger)
+	a, err := start(ctx, o, serveEnv{getenv: getenv, logger: logger, now: time.Now})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			logger.Info("shut down while starting", "reason", err)
@@ -98,194 +104,316 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 // app is a running service.
 type app struct {
-	opts      serveOptions
-	logger    *slog.Logger
-	lock      *dataLock
-	embedded  *embedded
-	nc        *nats.Conn
-	log       *events.Log
-	db        *projections.DB
-	projector *projections.Projector
-	notifier  *notifier.Notifier
-	snapshots *projections.Snapshots
-	server    *http.Server
-	listener  net.Listener
-	starting  startingHandler // the HTTP handler: a placeholder until the API is built
+	opts     serveOptions
+	env      serveEnv
+	logger   *slog.Logger
+	cfg      config.Config
+	conn     natsconn.Options
+	tokens   []api.Token
+	lock     *datalock.Lock
+	holder   datalock.Holder // who held the data directory when serve began, if anyone
+	embedded *embedded.Server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	log      *events.Log
+	idem     *events.Idempotency
+	db       *projections.DB
+	// background is the context of the goroutines that follow the stream;
+	// it ends when the projector stops.
+	background context.Context
+	projector  *projections.Projector
+	metrics    *prometheus.Registry
+	notifier   *notifier.Notifier
+	snapshots  *projections.Snapshots
+	server     *http.Server
+	listener   net.Listener
+	starting   startingHandler // the HTTP handler: a placeholder until the API is built
 
-	cancelProjector context.CancelFunc
-	projectorDone   chan error
-	serveDone       chan error
+	closers   []func() error // of the steps that started, in their order
+	serveDone chan error
 }
 
-// start brings the service up: the data directory's lock, the HTTP
-// listener (answering /healthz, and /readyz with what start waits for),
-// NATS, the event log, the read model and its projector, and the API. It
-// returns once the API serves.
-func start(ctx context.Context, o serveOptions, getenv func(string) string, logger *slog.Logger) (_ *app, err error) {
-	a := &app{opts: o, logger: logger}
+// A step of start brings up one part of the service. It returns what
+// undoes it, if anything needs undoing.
+type step func(context.Context) (closer func() error, err error)
+
+// start brings the service up, step by step, and returns once the API
+// serves. From its listener on, the process answers /healthz, and /readyz
+// says what start waits for.
+func start(ctx context.Context, o serveOptions, env serveEnv) (_ *app, err error) {
+	a := &app{opts: o, env: env, logger: env.logger, metrics: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.close()
 		}
 	}()
-	var cfg Config
-	if o.config != "" {
-		c, err := LoadConfig(o.config, getenv)
+	for _, s := range []step{
+		a.loadConfig,
+		a.claimDataDirectory,
+		a.listen,
+		a.takeDataDirectory,
+		a.readTokens,
+		a.startEmbeddedNATS,
+		a.connectNATS,
+		a.openEventLog,
+		a.openReadModel,
+		a.startProjector,
+		a.startNotifier,
+		a.openSnapshots,
+		a.serveAPI,
+	} {
+		closer, err := s(ctx)
+		if closer != nil {
+			a.closers = append(a.closers, closer)
+		}
 		if err != nil {
 			return nil, err
 		}
-		cfg = *c
 	}
-	if o.nats.url == "" {
-		o.nats.url = cfg.NATS.URL
-	}
-	if err := os.MkdirAll(o.data, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	if err := writable(o.data, filepath.Join(o.data, "nats")); err != nil {
-		return nil, err
-	}
-	// Another serve here is refused before anything else, its port included.
-	lock, h, err := tryLockData(o.data, "serve")
-	if err != nil {
-		return nil, err
-	}
-	if lock == nil && h.command == "serve" {
-		return nil, servedBy(o.data, h)
-	}
-	a.lock = lock
+	return a, nil
+}
 
-	// From here on the process answers /healthz, and /readyz says what it
-	// waits for.
-	if a.listener, err = net.Listen("tcp", o.http); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", o.http, err)
+// loadConfig reads the config file, if one is given.
+func (a *app) loadConfig(context.Context) (func() error, error) {
+	if a.opts.config != "" {
+		c, err := loadConfig(a.opts.config, a.env.getenv)
+		if err != nil {
+			return nil, err
+		}
+		a.cfg = *c
+	}
+	for _, w := range a.cfg.Warnings() {
+		a.logger.Warn(w)
+	}
+	if a.opts.nats.url == "" {
+		a.opts.nats.url = a.cfg.NATS.URL
+	}
+	a.conn = a.opts.nats.conn()
+	return nil, nil
+}
+
+// claimDataDirectory refuses a data directory that another serve owns, or
+// that cannot be written, before anything else, the port included. It
+// takes the directory's lock when it exists and nobody holds it.
+func (a *app) claimDataDirectory(context.Context) (func() error, error) {
+	release := func() error {
+		a.lock.Release()
+		a.lock = nil
+		return nil
+	}
+	if _, err := os.Stat(a.opts.data); errors.Is(err, os.ErrNotExist) {
+		return release, nil // made once the port is known to be free
+	}
+	if err := writable(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
+		return release, err
+	}
+	lock, h, err := datalock.Try(a.opts.data, datalock.Serve)
+	if err != nil {
+		return release, err
+	}
+	if lock == nil && h.Command == datalock.Serve {
+		return release, datalock.ServedBy(a.opts.data, h)
+	}
+	a.lock, a.holder = lock, h
+	return release, nil
+}
+
+// listen opens the HTTP port and answers on it from now on: /healthz,
+// and /readyz with what start waits for, until the API takes over. The
+// server is shut down first of all, in close.
+func (a *app) listen(context.Context) (func() error, error) {
+	var err error
+	if a.listener, err = net.Listen("tcp", a.opts.http); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", a.opts.http, err)
 	}
 	a.server = &http.Server{
 		Handler:           &a.starting,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
 	a.serveDone = make(chan error, 1)
 	go func() { a.serveDone <- a.server.Serve(a.listener) }()
+	return nil, nil
+}
 
+// takeDataDirectory makes the data directory if need be and holds its
+// lock, waiting for a tool that has the store open to finish.
+func (a *app) takeDataDirectory(ctx context.Context) (func() error, error) {
+	dir := a.opts.data
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := writable(dir, filepath.Join(dir, "nats")); err != nil {
+		return nil, err
+	}
 	if a.lock == nil {
-		a.starting.waitingFor("the data directory, which " + h.String() + " has open")
-		if a.lock, err = lockForServe(ctx, o.data, logger); err != nil {
+		a.starting.waitingFor("the data directory, which " + a.holder.String() + " has open")
+		var err error
+		if a.lock, err = datalock.ForServe(ctx, dir, a.logger); err != nil {
 			return nil, err
 		}
 	}
 	// Holding the lock, no other serve runs here: a nats.url left by one
 	// that crashed points nowhere.
-	os.Remove(filepath.Join(o.data, "nats.url"))
-	tokens, err := apiTokens(o.data, cfg, getenv, logger)
-	if err != nil {
-		return nil, err
-	}
+	os.Remove(filepath.Join(dir, embedded.URLFile))
+	return nil, nil
+}
 
-	if o.nats.url == "" {
-		if a.embedded, err = startEmbedded(o.data, logger); err != nil {
-			return nil, err
-		}
-		if err := a.embedded.publish(o.data); err != nil {
-			return nil, err
-		}
-		logger.Info("embedded nats started", "store", filepath.Join(o.data, "nats"), "url_file", filepath.Join(o.data, "nats.url"))
+// readTokens gathers the bearer tokens for writes.
+func (a *app) readTokens(context.Context) (_ func() error, err error) {
+	a.tokens, err = apiTokens(a.opts.data, a.cfg, a.env.getenv, a.logger)
+	return nil, err
+}
+
+// startEmbeddedNATS runs nats-server in the process, unless serve joins an
+// external NATS.
+func (a *app) startEmbeddedNATS(context.Context) (func() error, error) {
+	if a.conn.URL != "" {
+		return nil, nil
 	}
-	a.starting.waitingFor("NATS at " + cmp.Or(redact(o.nats.url), "the embedded server"))
-	if a.nc, err = connectServe(ctx, o.nats, a.embedded, logger); err != nil {
+	var err error
+	if a.embedded, err = embedded.Start(a.opts.data, a.logger); err != nil {
 		return nil, err
 	}
+	stop := func() error { a.embedded.Shutdown(); return nil }
+	a.conn.Local = a.embedded
+	if err := a.embedded.Publish(a.opts.data); err != nil {
+		return stop, err
+	}
+	a.logger.Info("embedded nats started", "store", filepath.Join(a.opts.data, "nats"), "url_file", filepath.Join(a.opts.data, embedded.URLFile))
+	return stop, nil
+}
+
+// connectNATS connects, waiting for NATS as long as it takes.
+func (a *app) connectNATS(ctx context.Context) (func() error, error) {
+	a.starting.waitingFor("NATS at " + cmp.Or(natsconn.Redact(a.conn.URL), "the embedded server"))
+	var err error
+	if a.nc, err = natsconn.Wait(ctx, a.conn, a.logger); err != nil {
+		return nil, err
+	}
+	if a.js, err = jetstream.New(a.nc); err != nil {
+		a.nc.Close()
+		return nil, err
+	}
+	return func() error {
+		a.nc.Drain()
+		for a.nc.IsDraining() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		a.nc.Close()
+		return nil
+	}, nil
+}
+
+// openEventLog opens (or creates) the event stream and the idempotency
+// bucket, waiting for JetStream to be up.
+func (a *app) openEventLog(ctx context.Context) (func() error, error) {
 	a.starting.waitingFor("JetStream")
-	js, err := jetstream.New(a.nc)
-	if err != nil {
-		return nil, err
-	}
-	replicas := max(cfg.NATS.Replicas, 1)
-	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
-		a.log, err = events.OpenLog(ctx, js, events.LogConfig{Stream: o.stream, Replicas: replicas, Now: o.now})
+	replicas := max(a.cfg.NATS.Replicas, 1)
+	if err := natsconn.WhileJetStreamStarts(ctx, a.logger, func() (err error) {
+		a.log, err = events.OpenLog(ctx, a.js, events.LogConfig{Replicas: replicas, Now: a.env.now})
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	var idem *events.Idempotency
-	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
-		idem, err = events.OpenIdempotency(ctx, js, replicas)
+	return nil, natsconn.WhileJetStreamStarts(ctx, a.logger, func() (err error) {
+		a.idem, err = events.OpenIdempotency(ctx, a.js, replicas)
 		return err
-	}); err != nil {
-		return nil, err
-	}
+	})
+}
+
+// openReadModel opens the SQLite read model.
+func (a *app) openReadModel(ctx context.Context) (func() error, error) {
 	a.starting.waitingFor("the read model")
-	dbPath := filepath.Join(o.data, "chancery.db")
-	if a.db, err = projections.Open(ctx, dbPath); err != nil {
+	var err error
+	if a.db, err = projections.Open(ctx, a.readModelPath()); err != nil {
 		return nil, err
 	}
-	if a.projector, err = projections.NewProjector(ctx, a.db, js, a.log.Stream(), logger.With("component", "projector")); err != nil {
+	return a.db.Close, nil
+}
+
+func (a *app) readModelPath() string { return filepath.Join(a.opts.data, "chancery.db") }
+
+// startProjector follows the stream into the read model, rebuilding it
+// beside the old rows when it was written by another projection version.
+func (a *app) startProjector(ctx context.Context) (func() error, error) {
+	var err error
+	if a.projector, err = projections.NewProjector(ctx, a.db, a.js, a.log.Stream(), a.logger.With("component", "projector")); err != nil {
 		return nil, err
 	}
-	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.cancelProjector = cancel
-	a.projectorDone = make(chan error, 1)
+	background, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.background = background
+	done := make(chan struct{})
 	go func() {
-		a.projector.Keep(pctx, time.Second, 30*time.Second)
-		a.projectorDone <- nil
+		defer close(done)
+		a.projector.Keep(background, time.Second, 30*time.Second)
 	}()
-	clock := o.now
-	if clock == nil {
-		clock = time.Now
-	}
-	go a.projector.Watch(pctx, time.Second, clock)
+	go a.projector.Watch(background, time.Second, a.env.now)
 	if from, stale := a.db.Stale(); stale {
 		// The old rows keep answering (and following the stream) while the
 		// new ones are built beside them; /readyz shows the progress.
-		logger.Warn("read model was written by another projection version: rebuilding it in the background",
-			"read_model", dbPath, "found_version", from, "version", projections.Version)
-		go a.projector.Rebuild(pctx, a.log)
+		a.logger.Warn("read model was written by another projection version: rebuilding it in the background",
+			"read_model", a.readModelPath(), "found_version", from, "version", projections.Version)
+		go a.projector.Rebuild(background, a.log)
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "chancery_read_model_position", Help: "Stream sequence of the last event the read model applied.",
 		}, func() float64 { return float64(a.projector.Position()) }))
+	return func() error {
+		cancel()
+		<-done
+		return nil
+	}, nil
+}
 
-	ncfg, ccfg, err := cfg.notifierConfig("http://" + a.listener.Addr().String())
+// startNotifier starts the alerts: the sweep, the digests and the
+// delivery queue.
+func (a *app) startNotifier(ctx context.Context) (func() error, error) {
+	ncfg, ccfg, err := a.cfg.NotifierConfig("http://" + a.addr())
 	if err != nil {
 		return nil, err
 	}
-	if o.tweakNotifier != nil {
-		o.tweakNotifier(&ncfg, &ccfg)
-	}
-	ccfg.Now = o.now
-	metrics := notifier.NewMetrics(reg)
-	if err := whileJetStreamStarts(ctx, logger, func() (err error) {
+	ccfg.Now = a.env.now
+	metrics := notifier.NewMetrics(a.metrics)
+	if err := natsconn.WhileJetStreamStarts(ctx, a.logger, func() (err error) {
 		a.notifier, err = notifier.New(ctx, ncfg, notifier.Deps{
-			DB: a.db, Log: a.log, JS: js, Channel: notifier.NewChannels(ccfg), Now: o.now,
-			Logger: logger.With("component", "notifier"), Metrics: metrics,
+			DB: a.db, Log: a.log, JS: a.js, Channel: notifier.NewChannels(ccfg), Now: a.env.now,
+			Logger: a.logger.With("component", "notifier"), Metrics: metrics,
 		})
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if err := whileJetStreamStarts(ctx, logger, func() error { return a.notifier.Start(ctx) }); err != nil {
+	stop := func() error { a.notifier.Stop(); return nil }
+	return stop, natsconn.WhileJetStreamStarts(ctx, a.logger, func() error { return a.notifier.Start(ctx) })
+}
+
+// openSnapshots makes room for the point-in-time read models of ?as_of=:
+// disposable, rebuilt on demand.
+func (a *app) openSnapshots(context.Context) (func() error, error) {
+	dir := filepath.Join(a.opts.data, "snapshots")
+	os.RemoveAll(dir)
+	var err error
+	if a.snapshots, err = projections.NewSnapshots(dir, a.log, a.cfg.SnapshotLimits()); err != nil {
 		return nil, err
 	}
+	return func() error { a.snapshots.Close(); return nil }, nil
+}
 
-	// Point-in-time read models for ?as_of=: disposable, rebuilt on demand.
-	snapDir := filepath.Join(o.data, "snapshots")
-	os.RemoveAll(snapDir)
-	if a.snapshots, err = projections.NewSnapshots(snapDir, a.log, cfg.snapshotLimits()); err != nil {
-		return nil, err
-	}
-
+// serveAPI builds the calendar feeds and the API, and hands them every
+// request from now on.
+func (a *app) serveAPI(context.Context) (func() error, error) {
+	cfg, logger := a.cfg, a.logger
 	feeds := calendar.NewHandler(calendar.Config{
-		DB: a.db, Position: a.projector.Position, Feeds: cfg.calendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
-		Now: o.now, Snapshots: a.snapshots, PublicURL: cfg.Calendar.PublicURL, Logger: logger.With("component", "calendar"),
+		DB: a.db, Position: a.projector.Position, Feeds: cfg.CalendarFeeds(), UIDHost: cfg.Calendar.UIDHost,
+		Now: a.env.now, Snapshots: a.snapshots, PublicURL: cfg.Calendar.PublicURL, Logger: logger.With("component", "calendar"),
 	})
 	// Decode the feed's engagements before the first subscriber asks.
 	go func() {
-		wctx, cancel := context.WithTimeout(pctx, 2*time.Minute)
+		wctx, cancel := context.WithTimeout(a.background, 2*time.Minute)
 		defer cancel()
 		if last, err := a.log.LastSeq(wctx); err == nil && a.projector.WaitFor(wctx, last) == nil {
 			if err := feeds.Warm(wctx); err != nil && wctx.Err() == nil {
@@ -293,15 +421,15 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 			}
 		}
 	}()
-	leaders := events.NewLeaderWatch(js, events.LeaderWatchConfig{
+	leaders := events.NewLeaderWatch(a.js, events.LeaderWatchConfig{
 		Streams:  []string{a.log.Stream(), "KV_" + events.IdempotencyBucket, notifier.AlertStream, "KV_" + notifier.DeliveryBucket},
-		Colocate: cfg.NATS.colocate(), Logger: logger.With("component", "leaders"),
+		Colocate: cfg.NATS.Colocate(), Logger: logger.With("component", "leaders"),
 	})
-	go leaders.Run(pctx, 2*time.Second)
+	go leaders.Run(a.background, 2*time.Second)
 	handler := api.New(api.Config{
-		Log: a.log, Idempotency: idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: tokens, Logger: logger,
-		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.apiLimits(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		ReadyMaxLag: cfg.maxLag(), Now: o.now, Writable: a.writable, WriteTimeout: o.writeTimeout, Leaders: leaders.Leaders,
+		Log: a.log, Idempotency: a.idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: a.tokens, Logger: logger,
+		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.APILimits(), Metrics: promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{}),
+		ReadyMaxLag: cfg.MaxLag(), Now: a.env.now, Writable: a.writable, WriteTimeout: cfg.WriteTimeout(), Leaders: leaders.Leaders,
 		Ready: func(context.Context) error {
 			if s := a.nc.Status(); s != nats.CONNECTED {
 				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
@@ -310,11 +438,11 @@ func start(ctx context.Context, o serveOptions, getenv func(string) string, logg
 		},
 	})
 	if a.embedded != nil {
-		go a.embedded.guard.run(pctx, a.embedded, logger)
+		go a.embedded.Guard().Run(a.background, logger)
 	}
 	a.starting.serve(handler)
-	logger.Info("chancery serving", "http", "http://"+a.listener.Addr().String(), "data", o.data, "read_model", dbPath, "position", a.projector.Position())
-	return a, nil
+	logger.Info("chancery serving", "http", "http://"+a.addr(), "data", a.opts.data, "read_model", a.readModelPath(), "position", a.projector.Position())
+	return nil, nil
 }
 
 // writable says why the event store cannot take writes now, if it cannot.
@@ -322,16 +450,14 @@ func (a *app) writable() error {
 	if a.embedded == nil {
 		return nil
 	}
-	return a.embedded.guard.Err()
+	return a.embedded.Guard().Err()
 }
 
 // addr is where the HTTP server listens.
 func (a *app) addr() string { return a.listener.Addr().String() }
 
 // wait serves until ctx ends (a failed projector does not end it: writes go
-// on and /readyz reports the failure), then shuts down in order: stop accepting and
-// finish in-flight requests, let the projector commit its batch, drain NATS,
-// stop the embedded server, close the read model.
+// on and /readyz reports the failure), then shuts down.
 func (a *app) wait(ctx context.Context) error {
 	var err error
 	select {
@@ -343,6 +469,10 @@ func (a *app) wait(ctx context.Context) error {
 	return errors.Join(err, a.close())
 }
 
+// close shuts down in order: stop accepting and finish in-flight requests
+// while everything they use is still open, then undo each step that
+// started, the last first (the projector commits its batch, NATS drains,
+// the embedded server stops, the read model closes, the lock goes).
 func (a *app) close() error {
 	var errs []error
 	if a.server != nil {
@@ -350,33 +480,10 @@ func (a *app) close() error {
 		errs = append(errs, a.server.Shutdown(sctx))
 		cancel()
 	}
-	if a.notifier != nil {
-		a.notifier.Stop()
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
 	}
-	if a.snapshots != nil {
-		a.snapshots.Close()
-	}
-	if a.cancelProjector != nil {
-		a.cancelProjector()
-		if err := <-a.projectorDone; err != nil {
-			errs = append(errs, fmt.Errorf("projector: %w", err))
-		}
-	}
-	if a.nc != nil {
-		a.nc.Drain()
-		for a.nc.IsDraining() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		a.nc.Close()
-	}
-	if a.embedded != nil {
-		a.embedded.shutdown()
-	}
-	if a.db != nil {
-		errs = append(errs, a.db.Close())
-	}
-	a.lock.release()
-	a.lock = nil
+	a.closers = nil
 	return errors.Join(errs...)
 }
 
@@ -403,18 +510,21 @@ func writable(dirs ...string) error {
 
 // apiTokens gathers the bearer tokens: CHANCERY_API_TOKEN, the config's
 // api_tokens, or else one generated into DATA/api-token on first start.
-func apiTokens(dataDir string, cfg Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
-	tokens := cfg.tokens()
+func apiTokens(dataDir string, cfg config.Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
+	tokens := cfg.Tokens()
 	if t := strings.TrimSpace(getenv("CHANCERY_API_TOKEN")); t != "" {
 		if len(t) < 16 {
 			return nil, usagef("CHANCERY_API_TOKEN is shorter than 16 characters")
 		}
 		tokens = append(tokens, api.Token{Name: "env", Token: t, Scope: api.ScopeAdmin})
 	}
+	path := filepath.Join(dataDir, "api-token")
 	if len(tokens) > 0 {
+		if _, err := os.Stat(path); err == nil {
+			logger.Warn(path + " is not read: CHANCERY_API_TOKEN or the config's api_tokens give the tokens")
+		}
 		return tokens, nil
 	}
-	path := filepath.Join(dataDir, "api-token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		logger.Info("using the API token in " + path)
 		return []api.Token{{Name: "local", Token: strings.TrimSpace(string(b)), Scope: api.ScopeAdmin}}, nil

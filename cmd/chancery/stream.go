@@ -18,6 +18,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/datalock"
+	"github.com/chancery/chancery/internal/embedded"
+	"github.com/chancery/chancery/internal/natsconn"
 )
 
 // envLookup returns a flag default from the environment.
@@ -28,6 +31,22 @@ func envLookup(getenv func(string) string) func(key, def string) string {
 		}
 		return def
 	}
+}
+
+// natsOptions are the flags that say how to reach NATS.
+type natsOptions struct {
+	url      string // empty: run an embedded server
+	creds    string
+	user     string
+	password string
+	caFile   string
+	certFile string
+	keyFile  string
+}
+
+// conn returns the options to connect with; Local is the caller's to set.
+func (o natsOptions) conn() natsconn.Options {
+	return natsconn.Options{URL: o.url, Creds: o.creds, User: o.user, Password: o.password, CAFile: o.caFile, CertFile: o.certFile, KeyFile: o.keyFile}
 }
 
 // register adds the flags that say how to reach NATS.
@@ -53,7 +72,11 @@ type streamFlags struct {
 
 func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	env := envLookup(getenv)
-	fs.StringVar(&f.data, "data", env("CHANCERY_DATA", "./data"), "data directory of the service whose stream to read, when --nats is not given [CHANCERY_DATA]")
+	use := "data directory of the service whose stream to read, when --nats is not given [CHANCERY_DATA]"
+	if f.command == "import-events" {
+		use = "data directory of the service whose stream to write (made if absent), when --nats is not given [CHANCERY_DATA]"
+	}
+	fs.StringVar(&f.data, "data", env("CHANCERY_DATA", "./data"), use)
 	f.nats.register(fs, env)
 	f.stream = events.DefaultStream
 }
@@ -62,8 +85,8 @@ func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 type streamConn struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
-	lock     *dataLock // held while the tool runs the store itself
-	embedded *embedded
+	lock     *datalock.Lock // held while the tool runs the store itself
+	embedded *embedded.Server
 	ctx      context.Context         // ends when the connection is lost for good
 	lost     context.CancelCauseFunc // ends ctx
 	via      string                  // how it connected, for messages
@@ -80,40 +103,41 @@ type streamConn struct {
 // instead of waiting forever, and c.Explain says why it stopped.
 func openStream(ctx context.Context, f streamFlags, logger *slog.Logger) (*streamConn, context.Context, error) {
 	c := &streamConn{}
-	o := f.nats
-	if o.url != "" {
-		c.via = "nats " + redact(o.url)
+	o := f.nats.conn()
+	if o.URL != "" {
+		c.via = "nats " + natsconn.Redact(o.URL)
 	} else {
 		if _, err := os.Stat(filepath.Join(f.data, "nats")); err != nil {
 			return nil, nil, usagef("no event store in %s (give --data DIR of a Chancery service, or --nats URL)", f.data)
 		}
-		lock, h, err := tryLockData(f.data, cmp.Or(f.command, "tool"))
+		lock, h, err := datalock.Try(f.data, cmp.Or(f.command, "tool"))
 		if err != nil {
 			return nil, nil, err
 		}
 		if lock != nil {
 			c.lock = lock
-			if c.embedded, err = startEmbedded(f.data, logger); err != nil {
+			if c.embedded, err = embedded.Start(f.data, logger); err != nil {
 				c.Close()
 				return nil, nil, err
 			}
+			o.Local = c.embedded
 			c.via = "the store in " + filepath.Join(f.data, "nats")
 		} else {
-			urlFile := filepath.Join(f.data, "nats.url")
+			urlFile := filepath.Join(f.data, embedded.URLFile)
 			raw, err := os.ReadFile(urlFile)
 			switch {
-			case h.command != "serve":
+			case h.Command != datalock.Serve:
 				return nil, nil, fmt.Errorf("%s is in use by %s, which has the event store open and does not share it; run this again when it has finished, or give --nats URL", f.data, h)
 			case err != nil:
 				return nil, nil, fmt.Errorf("%s is in use by %s, which publishes no %s (it is starting, or runs with --nats); try again, or give --nats URL", f.data, h, urlFile)
 			}
-			o.url = strings.TrimSpace(string(raw))
+			o.URL = strings.TrimSpace(string(raw))
 			c.via = "the running service's NATS (" + urlFile + ")"
 		}
 	}
 	ctx, c.lost = context.WithCancelCause(ctx)
 	c.ctx = ctx
-	nc, err := connect(o, c.embedded, logger, boundedReconnect(c.via, logger, c.lost)...)
+	nc, err := natsconn.Connect(o, logger, boundedReconnect(c.via, logger, c.lost)...)
 	if err != nil {
 		c.Close()
 		return nil, nil, err
@@ -199,9 +223,9 @@ func (c *streamConn) Close() {
 		c.nc.Close()
 	}
 	if c.embedded != nil {
-		c.embedded.shutdown()
+		c.embedded.Shutdown()
 	}
-	c.lock.release()
+	c.lock.Release()
 	c.lock = nil
 }
 

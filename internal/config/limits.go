@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -66,7 +66,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 }
 
 // apiLimits returns the limits the API applies.
-func (c LimitsConfig) apiLimits() api.Limits {
+func (c LimitsConfig) APILimits() api.Limits {
 	l := api.Limits{
 		Off:       c.Disabled,
 		TokenRate: c.Token.Rate, TokenBurst: c.Token.Burst,

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -109,8 +109,15 @@ func (c *Config) validateNotifier(file string, root *yaml.Node) error {
 	return nil
 }
 
-// notifierConfig turns a checked config into the notifier's.
-func (c *Config) notifierConfig(publicURL string) (notifier.Config, notifier.ChannelsConfig, error) {
+// The mail relay of a config without notifier.smtp (see Warnings).
+const (
+	defaultSMTPHost = "localhost"
+	defaultSMTPPort = 25
+	defaultSMTPFrom = "chancery@localhost"
+)
+
+// NotifierConfig turns a checked config into the notifier's.
+func (c *Config) NotifierConfig(publicURL string) (notifier.Config, notifier.ChannelsConfig, error) {
 	n := c.Notifier
 	cfg := notifier.Config{Sweep: n.Sweep, Digest: n.Digest, BaseURL: n.PublicURL, Queue: notifier.QueueConfig{Replicas: c.NATS.Replicas}}
 	if cfg.BaseURL == "" {
@@ -118,6 +125,11 @@ func (c *Config) notifierConfig(publicURL string) (notifier.Config, notifier.Cha
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = publicURL
+	}
+	cfg.Queue.AckWait, _ = time.ParseDuration(n.Delivery.AckWait) // checked by validate; empty: the default
+	for _, b := range n.Delivery.Backoff {
+		d, _ := time.ParseDuration(b)
+		cfg.Queue.Backoff = append(cfg.Queue.Backoff, d)
 	}
 	cfg.Rules.Reminders = notifier.DefaultReminders
 	if len(n.Reminders) > 0 {
@@ -158,13 +170,13 @@ func (c *Config) notifierConfig(publicURL string) (notifier.Config, notifier.Cha
 	}
 	smtp := n.SMTP
 	if smtp.Host == "" {
-		smtp.Host = "localhost"
+		smtp.Host = defaultSMTPHost
 	}
 	if smtp.Port == 0 {
-		smtp.Port = 25
+		smtp.Port = defaultSMTPPort
 	}
 	if smtp.From == "" {
-		smtp.From = "chancery@localhost"
+		smtp.From = defaultSMTPFrom
 	}
 	if smtp.TLS == "" {
 		smtp.TLS = "starttls"

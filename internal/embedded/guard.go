@@ -1,4 +1,4 @@
-package main
+package embedded
 
 import (
 	"context"
@@ -31,8 +31,10 @@ const storeMinFree = 4 << 20
 // store is failing.
 const storeCheckEvery = 2 * time.Second
 
-type storeGuard struct {
-	dir string // the store's directory
+// Guard watches the store for a write error, and heals it (see above).
+type Guard struct {
+	dir     string       // the store's directory
+	restart func() error // restarts the embedded server
 
 	mu    sync.Mutex
 	err   string // the write error the server reported; empty when writing works
@@ -40,12 +42,12 @@ type storeGuard struct {
 	kick  chan struct{}
 }
 
-func newStoreGuard(dir string) *storeGuard {
-	return &storeGuard{dir: dir, kick: make(chan struct{}, 1)}
+func newGuard(dir string, restart func() error) *Guard {
+	return &Guard{dir: dir, restart: restart, kick: make(chan struct{}, 1)}
 }
 
 // noticed is called with each error the embedded server logs.
-func (g *storeGuard) noticed(msg string) {
+func (g *Guard) noticed(msg string) {
 	if !strings.Contains(msg, "Critical write error") && !strings.Contains(msg, "no space left") {
 		return
 	}
@@ -61,7 +63,7 @@ func (g *storeGuard) noticed(msg string) {
 }
 
 // Err says why the store cannot write, as an EUNAVAILABLE error, or nil.
-func (g *storeGuard) Err() error {
+func (g *Guard) Err() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.err == "" {
@@ -71,9 +73,9 @@ func (g *storeGuard) Err() error {
 		g.since.UTC().Format(time.RFC3339), g.err, g.dir)
 }
 
-// run restarts JetStream in e once the failing store's disk has room
+// Run restarts the embedded server once the failing store's disk has room
 // again, until ctx ends.
-func (g *storeGuard) run(ctx context.Context, e *embedded, logger *slog.Logger) {
+func (g *Guard) Run(ctx context.Context, logger *slog.Logger) {
 	t := time.NewTicker(storeCheckEvery)
 	defer t.Stop()
 	for {
@@ -92,7 +94,7 @@ func (g *storeGuard) run(ctx context.Context, e *embedded, logger *slog.Logger) 
 			continue
 		}
 		logger.Warn("the disk has room again; restarting the embedded NATS server to reload the store", "store", g.dir, "free_bytes", free)
-		if err := e.restart(); err != nil {
+		if err := g.restart(); err != nil {
 			logger.Error("embedded NATS restart failed; will try again", "err", err)
 			continue
 		}

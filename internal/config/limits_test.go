@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"net/netip"
@@ -48,16 +48,16 @@ func TestConfigLimitsAreCheckedNamingTheKey(t *testing.T) {
 		"limits:\n  clients: {rate: 1}\n":                     ":2: limits.clients: unknown key",
 	} {
 		os.WriteFile(p, []byte(body), 0o600)
-		if _, err := LoadConfig(p, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := Load(p, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error with %q", body, err, want)
 		}
 	}
 	os.WriteFile(p, []byte("limits:\n  token: {rate: 0.5, burst: 3}\n  loopback: true\n  trusted_proxies: [10.0.0.0/8, \"::ffff:192.0.2.1\"]\n"), 0o600)
-	cfg, err := LoadConfig(p, func(string) string { return "" })
+	cfg, err := Load(p, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := cfg.Limits.apiLimits()
+	got := cfg.Limits.APILimits()
 	if got.TokenRate != 0.5 || got.TokenBurst != 3 || !got.Loopback || len(got.TrustedProxies) != 2 ||
 		got.TrustedProxies[0] != netip.MustParsePrefix("10.0.0.0/8") || got.TrustedProxies[1] != netip.MustParsePrefix("192.0.2.1/32") {
 		t.Errorf("limits %+v", got)
