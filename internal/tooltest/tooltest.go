@@ -19,13 +19,16 @@ import (
 	"testing"
 )
 
-// Require skips or fails tb, by the package's rule, unless the program name
-// is on PATH. hint says how to install it.
-func Require(tb testing.TB, name, hint string) {
+// Require returns the path of the program name, found on PATH; when it is
+// not there, it skips or fails tb by the package's rule. hint says how to
+// install it.
+func Require(tb testing.TB, name, hint string) string {
 	tb.Helper()
-	if _, err := exec.LookPath(name); err != nil {
+	path, err := exec.LookPath(name)
+	if err != nil {
 		Missing(tb, name, err, hint)
 	}
+	return path
 }
 
 // Missing skips or fails tb, by the package's rule, for a tool that its

@@ -103,8 +103,12 @@ func TestRequireLooksOnPath(t *testing.T) {
 	t.Setenv("PATH", dir)
 	t.Setenv("CI", "true")
 	onTerminal(t)
-	if r := run(t, func(tb testing.TB) { Require(tb, "present-tool", "") }); r.failed || r.skipped {
+	var path string
+	if r := run(t, func(tb testing.TB) { path = Require(tb, "present-tool", "") }); r.failed || r.skipped {
 		t.Errorf("a tool on PATH: failed %v, skipped %v (%s)", r.failed, r.skipped, r.msg)
+	}
+	if want := filepath.Join(dir, "present-tool"); path != want {
+		t.Errorf("Require returned %q, want %q", path, want)
 	}
 	if r := run(t, func(tb testing.TB) { Require(tb, "absent-tool", "install absent-tool") }); !r.failed {
 		t.Errorf("a tool not on PATH under CI=true did not fail the test")
