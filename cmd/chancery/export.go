@@ -58,14 +58,14 @@ load it into an empty stream with 'chancery import-events'. See docs/audit.md.`,
 			len(until.Later), until.Last, at.UTC().Format(time.RFC3339))
 	}
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	end, err := audit.ExportTrail(ctx, c.js, f.stream, until.Last, time.Now(), w)
+	end, err := audit.ExportTrail(ctx, c.JS, f.stream, until.Last, time.Now(), w)
 	if err == nil {
 		err = w.Flush()
 	}
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(stderr, "exported %s from %s in %s\n", end, f.stream, c.via)
+	fmt.Fprintf(stderr, "exported %s from %s in %s\n", end, f.stream, c.Via)
 	return nil
 }
 
@@ -134,28 +134,28 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 			return err
 		}
 	}
-	c, ctx, err := openStream(ctx, *f, quietLogger(stderr))
+	c, ctx, err := f.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	log, err := events.OpenLog(ctx, c.js, events.LogConfig{Stream: f.stream, Replicas: *replicas})
+	log, err := events.OpenLog(ctx, c.JS, events.LogConfig{Stream: f.stream, Replicas: *replicas})
 	if err != nil {
 		return err
 	}
 	if last, err := log.LastSeq(ctx); err != nil {
 		return err
 	} else if last > 0 {
-		return fmt.Errorf("stream %s in %s already holds %d events; import-events only fills an empty stream (nothing imported)", f.stream, c.via, last)
+		return fmt.Errorf("stream %s in %s already holds %d events; import-events only fills an empty stream (nothing imported)", f.stream, c.Via, last)
 	}
-	js, err := jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(2*audit.ImportWindow), jetstream.WithPublishAsyncTimeout(time.Minute))
+	js, err := jetstream.New(c.Conn, jetstream.WithPublishAsyncMaxPending(2*audit.ImportWindow), jetstream.WithPublishAsyncTimeout(time.Minute))
 	if err != nil {
 		return err
 	}
 	if err := audit.ImportTrail(ctx, js, f.stream, name, file, stderr); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %s into %s in %s\n", sum.End, f.stream, c.via)
+	fmt.Fprintf(stdout, "imported %s into %s in %s\n", sum.End, f.stream, c.Via)
 	return nil
 }
 
