@@ -31,6 +31,7 @@ import (
 	"github.com/chancery/chancery/internal/datalock"
 	"github.com/chancery/chancery/internal/embedded"
 	"github.com/chancery/chancery/internal/natsconn"
+	"github.com/chancery/chancery/internal/startup"
 	"github.com/chancery/chancery/notifier"
 	"github.com/chancery/chancery/projections"
 )
@@ -129,7 +130,7 @@ type app struct {
 	snapshots  *projections.Snapshots
 	server     *http.Server
 	listener   net.Listener
-	starting   startingHandler // the HTTP handler: a placeholder until the API is built
+	starting   startup.Handler // the HTTP handler: a placeholder until the API is built
 
 	closers   []func() error // of the steps that started, in their order
 	serveDone chan error
@@ -251,7 +252,7 @@ func (a *app) takeDataDirectory(ctx context.Context) (func() error, error) {
 		return nil, err
 	}
 	if a.lock == nil {
-		a.starting.waitingFor("the data directory, which " + a.holder.String() + " has open")
+		a.starting.WaitingFor("the data directory, which " + a.holder.String() + " has open")
 		var err error
 		if a.lock, err = datalock.ForServe(ctx, dir, a.logger); err != nil {
 			return nil, err
@@ -290,7 +291,7 @@ func (a *app) startEmbeddedNATS(context.Context) (func() error, error) {
 
 // connectNATS connects, waiting for NATS as long as it takes.
 func (a *app) connectNATS(ctx context.Context) (func() error, error) {
-	a.starting.waitingFor("NATS at " + cmp.Or(natsconn.Redact(a.conn.URL), "the embedded server"))
+	a.starting.WaitingFor("NATS at " + cmp.Or(natsconn.Redact(a.conn.URL), "the embedded server"))
 	var err error
 	if a.nc, err = natsconn.Wait(ctx, a.conn, a.logger); err != nil {
 		return nil, err
@@ -312,7 +313,7 @@ func (a *app) connectNATS(ctx context.Context) (func() error, error) {
 // openEventLog opens (or creates) the event stream and the idempotency
 // bucket, waiting for JetStream to be up.
 func (a *app) openEventLog(ctx context.Context) (func() error, error) {
-	a.starting.waitingFor("JetStream")
+	a.starting.WaitingFor("JetStream")
 	replicas := max(a.cfg.NATS.Replicas, 1)
 	if err := natsconn.WhileJetStreamStarts(ctx, a.logger, func() (err error) {
 		a.log, err = events.OpenLog(ctx, a.js, events.LogConfig{Replicas: replicas, Now: a.env.now})
@@ -328,7 +329,7 @@ func (a *app) openEventLog(ctx context.Context) (func() error, error) {
 
 // openReadModel opens the SQLite read model.
 func (a *app) openReadModel(ctx context.Context) (func() error, error) {
-	a.starting.waitingFor("the read model")
+	a.starting.WaitingFor("the read model")
 	var err error
 	if a.db, err = projections.Open(ctx, a.readModelPath()); err != nil {
 		return nil, err
@@ -443,7 +444,7 @@ func (a *app) serveAPI(context.Context) (func() error, error) {
 	if a.embedded != nil {
 		go a.embedded.Guard().Run(a.background, logger)
 	}
-	a.starting.serve(handler)
+	a.starting.Serve(handler)
 	logger.Info("chancery serving", "http", "http://"+a.addr(), "data", a.opts.data, "read_model", a.readModelPath(), "position", a.projector.Position())
 	return nil, nil
 }
