@@ -3,8 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -207,7 +205,7 @@ func (a *app) claimDataDirectory(context.Context) (func() error, error) {
 	if _, err := os.Stat(a.opts.data); errors.Is(err, os.ErrNotExist) {
 		return release, nil // made once the port is known to be free
 	}
-	if err := writable(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
+	if err := datalock.Writable(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
 		return release, err
 	}
 	lock, h, err := datalock.Try(a.opts.data, datalock.Serve)
@@ -248,7 +246,7 @@ func (a *app) takeDataDirectory(ctx context.Context) (func() error, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := writable(dir, filepath.Join(dir, "nats")); err != nil {
+	if err := datalock.Writable(dir, filepath.Join(dir, "nats")); err != nil {
 		return nil, err
 	}
 	if a.lock == nil {
@@ -491,54 +489,12 @@ func (a *app) close() error {
 	return errors.Join(errs...)
 }
 
-// writable checks that each of dirs that exists takes a new file. A data
-// directory on a read-only filesystem (or one the process may not write)
-// otherwise surfaces as an embedded NATS server that never becomes ready,
-// after a 30 s wait, and a message that does not say why. Permissions are
-// not asked, but a file made: they say nothing of a read-only mount, nor
-// to root.
-func writable(dirs ...string) error {
-	for _, dir := range dirs {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		f, err := os.CreateTemp(dir, ".write-check-*")
-		if err != nil {
-			return fmt.Errorf("data directory %s is not writable: %w", dir, err)
-		}
-		f.Close()
-		os.Remove(f.Name())
-	}
-	return nil
-}
-
-// apiTokens gathers the bearer tokens: CHANCERY_API_TOKEN, the config's
-// api_tokens, or else one generated into DATA/api-token on first start.
+// apiTokens gathers the bearer tokens (config.Config.GatherTokens) with
+// CHANCERY_API_TOKEN from the environment; a short one is bad input.
 func apiTokens(dataDir string, cfg config.Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
-	tokens := cfg.Tokens()
-	if t := strings.TrimSpace(getenv("CHANCERY_API_TOKEN")); t != "" {
-		if len(t) < 16 {
-			return nil, usagef("CHANCERY_API_TOKEN is shorter than 16 characters")
-		}
-		tokens = append(tokens, api.Token{Name: "env", Token: t, Scope: api.ScopeAdmin})
+	tokens, err := cfg.GatherTokens(dataDir, getenv("CHANCERY_API_TOKEN"), logger)
+	if errors.Is(err, config.ErrShortToken) {
+		return nil, usagef("%v", err)
 	}
-	path := filepath.Join(dataDir, "api-token")
-	if len(tokens) > 0 {
-		if _, err := os.Stat(path); err == nil {
-			logger.Warn(path + " is not read: CHANCERY_API_TOKEN or the config's api_tokens give the tokens")
-		}
-		return tokens, nil
-	}
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		logger.Info("using the API token in " + path)
-		return []api.Token{{Name: "local", Token: strings.TrimSpace(string(b)), Scope: api.ScopeAdmin}}, nil
-	}
-	buf := make([]byte, 32)
-	rand.Read(buf)
-	t := base64.RawURLEncoding.EncodeToString(buf)
-	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write api token: %w", err)
-	}
-	logger.Info("generated an API token for writes; it is in " + path)
-	return []api.Token{{Name: "local", Token: t, Scope: api.ScopeAdmin}}, nil
+	return tokens, err
 }
