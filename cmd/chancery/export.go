@@ -85,12 +85,12 @@ and why, and exits 1. FILE "-" reads stdin. See docs/audit.md.
 	if err != nil {
 		return err
 	}
-	file, name, cleanup, err := openTrail(path, stdin)
+	file, err := openTrail(path, stdin)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	sum, err := audit.CheckTrail(name, file, nil)
+	defer file.Close()
+	sum, err := audit.CheckTrail(file.Label, file, nil)
 	if err != nil {
 		return err
 	}
@@ -113,13 +113,13 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 	if *replicas < 1 || *replicas > 5 {
 		return usagef("--replicas: %d is not between 1 and 5", *replicas)
 	}
-	file, name, cleanup, err := openTrail(path, stdin)
+	file, err := openTrail(path, stdin)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer file.Close()
 
-	sum, err := audit.CheckTrail(name, file, nil)
+	sum, err := audit.CheckTrail(file.Label, file, nil)
 	if err != nil {
 		return fmt.Errorf("%w (nothing imported)", err)
 	}
@@ -152,35 +152,19 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 	if err != nil {
 		return err
 	}
-	if err := audit.ImportTrail(ctx, js, f.stream, name, file, stderr); err != nil {
+	if err := audit.ImportTrail(ctx, js, f.stream, file.Label, file, stderr); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported %s into %s in %s\n", sum.End, f.stream, c.Via)
 	return nil
 }
 
-// openTrail opens a trail file, or for "-" a copy of stdin in a temporary
-// file, so that import-events can read it twice (to check, then to publish).
-func openTrail(path string, stdin io.Reader) (f *os.File, name string, cleanup func(), err error) {
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, "", nil, usagef("%v", err)
-		}
-		return f, path, func() { f.Close() }, nil
+// openTrail opens the trail FILE names (audit.OpenTrail); a file that
+// cannot be opened is bad input.
+func openTrail(path string, stdin io.Reader) (*audit.TrailFile, error) {
+	f, err := audit.OpenTrail(path, stdin)
+	if err != nil && path != "-" {
+		return nil, usagef("%v", err)
 	}
-	tmp, err := os.CreateTemp("", "chancery-import-*.ndjson")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	cleanup = func() { tmp.Close(); os.Remove(tmp.Name()) }
-	if _, err := io.Copy(tmp, stdin); err != nil {
-		cleanup()
-		return nil, "", nil, fmt.Errorf("read stdin: %w", err)
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		cleanup()
-		return nil, "", nil, err
-	}
-	return tmp, "stdin", cleanup, nil
+	return f, err
 }
