@@ -41,6 +41,17 @@ func OpenTrail(path string, stdin io.Reader) (*TrailFile, error) {
 	return f, nil
 }
 
+// Check checks the whole trail (CheckTrail) and rewinds the file, so that
+// what reads it next reads it from its start.
+func (f *TrailFile) Check() (TrailSummary, error) {
+	sum, err := CheckTrail(f.Label, f, nil)
+	if err != nil {
+		return sum, err
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return sum, err
+}
+
 // Close closes the file, and removes it if it is a copy of stdin.
 func (f *TrailFile) Close() error {
 	err := f.File.Close()

@@ -85,15 +85,11 @@ and why, and exits 1. FILE "-" reads stdin. See docs/audit.md.
 	if err != nil {
 		return err
 	}
-	file, err := openTrail(path, stdin)
+	file, sum, err := openTrail(path, stdin)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	sum, err := audit.CheckTrail(file.Label, file, nil)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintln(stdout, "ok: "+sum.End.String())
 	return nil
 }
@@ -113,19 +109,11 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 	if *replicas < 1 || *replicas > 5 {
 		return usagef("--replicas: %d is not between 1 and 5", *replicas)
 	}
-	file, err := openTrail(path, stdin)
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-
-	sum, err := audit.CheckTrail(file.Label, file, nil)
+	file, sum, err := openTrail(path, stdin)
 	if err != nil {
 		return fmt.Errorf("%w (nothing imported)", err)
 	}
-	if _, err := file.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
+	defer file.Close()
 
 	if f.nats.url == "" {
 		// A new data directory is a fine target: serve then starts on the
@@ -159,12 +147,21 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 	return nil
 }
 
-// openTrail opens the trail FILE names (audit.OpenTrail); a file that
-// cannot be opened is bad input.
-func openTrail(path string, stdin io.Reader) (*audit.TrailFile, error) {
+// openTrail opens the trail FILE names (audit.OpenTrail) and checks it
+// whole, ready to be read again from its start. A file that cannot be
+// opened is bad input.
+func openTrail(path string, stdin io.Reader) (*audit.TrailFile, audit.TrailSummary, error) {
 	f, err := audit.OpenTrail(path, stdin)
-	if err != nil && path != "-" {
-		return nil, usagef("%v", err)
+	if err != nil {
+		if path != "-" {
+			err = usagef("%v", err)
+		}
+		return nil, audit.TrailSummary{}, err
 	}
-	return f, err
+	sum, err := f.Check()
+	if err != nil {
+		f.Close()
+		return nil, sum, err
+	}
+	return f, sum, nil
 }
