@@ -197,7 +197,7 @@ func TestReadsWaitForMinPositionAndGiveUpClearly(t *testing.T) {
 		t.Errorf("If-None-Match with the current version: %d, want 304", r.status)
 	}
 	// A position the stream will not reach in time: a clear 503, not a hang.
-	(*s.app.starting.api.Load()).(interface{ SetMinPositionWait(time.Duration) }).SetMinPositionWait(200 * time.Millisecond)
+	s.app.starting.Serving().(interface{ SetMinPositionWait(time.Duration) }).SetMinPositionWait(200 * time.Millisecond)
 	r = s.do("GET", "/api/v1/meetings?min_position=999", nil)
 	if r.status != 503 || r.header.Get("Retry-After") == "" {
 		t.Fatalf("unreachable min_position: %d %s", r.status, r.raw)
