@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -72,6 +73,17 @@ func Replay(ctx context.Context, path string, l *events.Log, o ReplayOptions) (R
 		return res, err
 	}
 	return res, db.Close()
+}
+
+// ReplayInto replays (Replay) into the file out by way of out.partial,
+// which keeps a replay that stopped for the next run to resume: out only
+// ever holds a whole replay.
+func ReplayInto(ctx context.Context, out string, l *events.Log, o ReplayOptions) (ReplayResult, error) {
+	res, err := Replay(ctx, out+".partial", l, o)
+	if err != nil {
+		return res, err
+	}
+	return res, os.Rename(out+".partial", out)
 }
 
 // Summary says what the replay into out did; bound, when not empty, says

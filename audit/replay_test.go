@@ -2,7 +2,9 @@ package audit
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,6 +64,31 @@ func TestReplayResumesAFileItLeftAndEqualsOneRun(t *testing.T) {
 	}
 	if a, b := digestOf(t, r, path), digestOf(t, r, whole); !maps.Equal(a, b) {
 		t.Errorf("a resumed replay differs from one run:\n%v\n%v", a, b)
+	}
+}
+
+// A replay into a file goes by way of FILE.partial, which a replay that
+// stopped leaves and the next one resumes; FILE appears whole.
+func TestReplayIntoAFileResumesItsPartial(t *testing.T) {
+	r := newRecord(t)
+	talksStory(t, r)
+	out := filepath.Join(t.TempDir(), "asof.db")
+	if _, err := Replay(r.ctx, out+".partial", r.log, ReplayOptions{Until: events.Moment{Last: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReplayInto(r.ctx, out, r.log, ReplayOptions{})
+	if err != nil || res.ResumedAt != 3 || res.Position != 6 {
+		t.Fatalf("ReplayInto after a stopped replay: %+v, %v; want it resumed at 3, up to 6", res, err)
+	}
+	if _, err := os.Stat(out + ".partial"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s.partial is still there after a whole replay (%v)", out, err)
+	}
+	whole := filepath.Join(t.TempDir(), "whole.db")
+	if _, err := Replay(r.ctx, whole, r.log, ReplayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := digestOf(t, r, out), digestOf(t, r, whole); !maps.Equal(a, b) {
+		t.Errorf("a replay into a file differs from one run:\n%v\n%v", a, b)
 	}
 }
 

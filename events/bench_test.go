@@ -36,38 +36,11 @@ var benchModes = []struct {
 	{"sync_always", true},
 }
 
-// benchJS returns a client of a fresh embedded server. Without syncAlways it
-// is exactly natstest's server; with it, the same options plus SyncAlways.
+// benchJS returns a client of a fresh embedded server: natstest's server,
+// with SyncAlways if asked.
 func benchJS(b *testing.B, syncAlways bool) jetstream.JetStream {
 	b.Helper()
-	if !syncAlways {
-		return natstest.Start(b, "").JS
-	}
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: b.TempDir(), NoSigs: true, NoLog: true,
-		SyncAlways: true,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		b.Fatal("nats-server not ready")
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		nc.Close()
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return js
+	return natstest.StartWith(b, server.Options{SyncAlways: syncAlways}).JS
 }
 
 // benchLog opens the event log on a fresh server, returning the client too.

@@ -11,33 +11,15 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/chancery/chancery/internal/clock"
 	"github.com/chancery/chancery/internal/natstest"
 )
-
-// clock is a fake clock for LogConfig.Now. Tests that use it are not
-// parallel, but Execute may be called from several goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // testLog is an event log on a fresh embedded JetStream server.
 type testLog struct {
 	*Log
 	srv   *natstest.Server
-	clock *clock
+	clock *clock.Clock
 	ctx   context.Context
 }
 
@@ -46,7 +28,7 @@ func openTestLog(t *testing.T) *testLog {
 	srv := natstest.Start(t, "")
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
-	c := &clock{t: releaseDay}
+	c := clock.New(releaseDay)
 	l, err := OpenLog(ctx, srv.JS, LogConfig{Now: c.Now})
 	if err != nil {
 		t.Fatalf("OpenLog: %v", err)

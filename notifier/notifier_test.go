@@ -18,19 +18,11 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/clock"
 	"github.com/chancery/chancery/internal/icalcheck"
 	"github.com/chancery/chancery/internal/natstest"
 	"github.com/chancery/chancery/projections"
 )
-
-// clock is a fake clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // hookReceiver is a webhook endpoint that records what it accepts, keyed by
 // webhook-id, and can be told to fail.
@@ -134,7 +126,7 @@ type world struct {
 	log   *events.Log
 	db    *projections.DB
 	proj  *projections.Projector
-	clock *clock
+	clock *clock.Clock
 	ctx   context.Context
 }
 
@@ -143,7 +135,7 @@ func newWorld(t testing.TB, now time.Time) *world {
 	srv := natstest.Start(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	c := &clock{t: now}
+	c := clock.New(now)
 	log, err := events.OpenLog(ctx, srv.JS, events.LogConfig{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)

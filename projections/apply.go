@@ -149,14 +149,6 @@ func (b *batch) apply(ctx context.Context, env events.Envelope) error {
 	return nil
 }
 
-// flush writes every changed aggregate and the new position.
-func (b *batch) flush(ctx context.Context, pos uint64) error {
-	if err := b.writeRows(ctx); err != nil {
-		return err
-	}
-	return b.checkpoint(ctx, pos)
-}
-
 func (b *batch) writeRows(ctx context.Context) error {
 	if len(b.states) == 0 {
 		return nil

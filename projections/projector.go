@@ -31,11 +31,6 @@ type Projector struct {
 	stream string
 	log    *slog.Logger
 
-	// BeforeCheckpoint, when set, runs after a batch's rows are written and
-	// before its checkpoint; an error aborts the batch as a crash would.
-	// Tests use it to kill the projector at the worst moment.
-	BeforeCheckpoint func() error
-
 	// applyMu is held while a batch is applied; Rebuild holds it to swap
 	// the read model between two batches.
 	applyMu sync.Mutex
@@ -301,11 +296,6 @@ func (p *Projector) apply(ctx context.Context, envs []events.Envelope) error {
 	}
 	if err := b.writeRows(ctx); err != nil {
 		return err
-	}
-	if p.BeforeCheckpoint != nil {
-		if err := p.BeforeCheckpoint(); err != nil {
-			return err
-		}
 	}
 	if err := b.checkpoint(ctx, cur); err != nil {
 		return err

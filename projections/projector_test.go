@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/dbfault"
 	"github.com/chancery/chancery/internal/natstest"
 )
 
@@ -57,14 +58,26 @@ func talks() *events.MeetingScheduled {
 	}
 }
 
-func TestProjectorRefusesAnEventAtOrBeforeItsPosition(t *testing.T) {
+// appliedTalks is a read model that has applied the talks' first event at
+// seq 1; it returns the talks' id and the read model's digest then.
+func appliedTalks(t *testing.T) (*DB, *Projector, string, map[string]string) {
+	t.Helper()
 	ctx := context.Background()
 	db, p := openTestDB(t)
 	id := events.NewMeetingID(time.Now())
 	if err := p.Apply(ctx, []events.Envelope{envelope(t, 1, id, 1, talks())}); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := db.Digest(ctx)
+	digest, err := db.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, p, id, digest
+}
+
+func TestProjectorRefusesAnEventAtOrBeforeItsPosition(t *testing.T) {
+	ctx := context.Background()
+	db, p, id, before := appliedTalks(t)
 	resched := envelope(t, 1, id, 2, &events.MeetingRescheduled{Span: events.Span{Start: "2022-08-23", End: "2022-08-23", Timezone: "Europe/Moscow"}})
 	if err := p.Apply(ctx, []events.Envelope{resched}); err == nil {
 		t.Fatal("applying seq 1 twice succeeded")
@@ -250,5 +263,38 @@ func TestAStaleReadModelIsRebuiltWhileItKeepsAnswering(t *testing.T) {
 	}
 	if _, err := os.Stat(path + ".rebuild"); !os.IsNotExist(err) {
 		t.Errorf("the rebuild file is left behind: %v", err)
+	}
+}
+
+func TestProjectorKilledBetweenRowsAndCheckpointCommitsNothing(t *testing.T) {
+	ctx := context.Background()
+	db, p, id, before := appliedTalks(t)
+	var calls int
+	crash := errors.New("injected crash between the rows and the checkpoint")
+	dbfault.BeforeCheckpoint(t, db.Path(), func() error { calls++; return crash })
+
+	cancel := envelope(t, 2, id, 2, &events.MeetingCancelled{Reason: "called off"})
+	err := p.Apply(ctx, []events.Envelope{cancel})
+	if err == nil || !strings.Contains(err.Error(), crash.Error()) {
+		t.Fatalf("Apply = %v, want the injected crash", err)
+	}
+	if calls != 1 {
+		t.Fatalf("the checkpoint was written %d times, want once, after the rows", calls)
+	}
+	if after, _ := db.Digest(ctx); !maps.Equal(before, after) {
+		t.Fatal("the rows of a batch whose checkpoint failed are in the read model")
+	}
+	if pos, _ := db.Position(ctx); pos != 1 || p.Position() != 1 {
+		t.Fatalf("position %d (projector %d) after the failed checkpoint, want 1", pos, p.Position())
+	}
+
+	// The same batch applies once the fault is gone, as after a restart.
+	crash = nil
+	if err := p.Apply(ctx, []events.Envelope{cancel}); err != nil {
+		t.Fatal(err)
+	}
+	doc, pos, err := db.Get(ctx, events.MeetingAggregate, id)
+	if err != nil || pos != 2 || !strings.Contains(string(doc), `"cancelled"`) {
+		t.Fatalf("after the fault: pos %d err %v doc %s", pos, err, doc)
 	}
 }

@@ -102,7 +102,7 @@ func TestProjectorReattachesWhenItsReadersNodeDies(t *testing.T) {
 	// A new reader needs the stream's leader and the meta leader (which
 	// places consumers), each elected anew if it was on the killed node:
 	// the clock starts when another client can make a reader.
-	ready := time.Now()
+	var ready time.Time
 	for {
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
 		c, err := home.JS.OrderedConsumer(cctx, l.Stream(), jetstream.OrderedConsumerConfig{})

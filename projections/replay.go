@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/chancery/chancery/events"
 )
 
@@ -70,99 +72,105 @@ func replay(ctx context.Context, db *DB, l *events.Log, until uint64, skip func(
 			return pos, err
 		}
 	}
-	// Reading and decoding the stream runs beside the SQL writes: two
-	// cores, two stages. Batches are larger than the live projector's, so
-	// an engagement changed several times is written once per batch.
+	// Three stages run side by side, a batch at a time: reading and
+	// decoding the stream, folding the events into rows, writing the rows.
+	// Two cores, and the writer only writes. Batches are larger than the
+	// live projector's, so an engagement changed several times is written
+	// once per batch. The first stage to fail stops the others.
+	g, gctx := errgroup.WithContext(ctx)
 	batches := make(chan []events.Envelope, 2)
-	scanErr := make(chan error, 1)
-	scanCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(batches)
-		batch := make([]events.Envelope, 0, ReplayBatch)
-		send := func() bool {
-			if len(batch) == 0 {
-				return true
-			}
-			select {
-			case batches <- batch:
-				batch = make([]events.Envelope, 0, ReplayBatch)
-				return true
-			case <-scanCtx.Done():
-				return false
-			}
-		}
-		err := l.Scan(scanCtx, pos, events.ReadFilter{}, func(st events.Stored) error {
-			if st.Seq > until {
-				return events.ErrStopScan
-			}
-			if skip == nil || !skip(st.Seq) {
-				batch = append(batch, st.Envelope)
-				if len(batch) == ReplayBatch && !send() {
-					return scanCtx.Err()
-				}
-			}
-			if st.Seq == until {
-				return events.ErrStopScan
-			}
-			return nil
-		})
-		if err == nil && !send() {
-			err = scanCtx.Err()
-		}
-		scanErr <- err
-	}()
-	// Folding the events and encoding the rows is the second stage, so the
-	// writer only writes.
 	prepared := make(chan *preparedBatch, 1)
-	foldErr := make(chan error, 1)
-	go func() {
-		defer close(prepared)
-		f := &folder{db: db, mem: map[string]*memState{}}
-		for batch := range batches {
-			pb, err := f.fold(scanCtx, batch)
-			if err == nil {
-				select {
-				case prepared <- pb:
-					continue
-				case <-scanCtx.Done():
-					err = scanCtx.Err()
-				}
-			}
-			cancel()
-			for range batches { // let the reader finish
-			}
-			foldErr <- err
-			return
-		}
-		foldErr <- nil
-	}()
-	for pb := range prepared {
-		if err = p.applyPrepared(ctx, pb); err != nil {
-			cancel()
-			for range prepared { // let the folder finish
-			}
-			break
-		}
-		if progress != nil {
-			progress(p.Position(), until)
-		}
-	}
-	for _, ch := range []chan error{foldErr, scanErr} {
-		if e := <-ch; err == nil && e != nil && !errors.Is(e, context.Canceled) {
-			err = e
-		}
-	}
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
+	g.Go(func() error { defer close(batches); return scanBatches(gctx, l, pos, until, skip, batches) })
+	g.Go(func() error { defer close(prepared); return foldBatches(gctx, db, batches, prepared) })
+	g.Go(func() error { return writeBatches(gctx, p, prepared, until, progress) })
+	err = g.Wait()
 	if err == nil {
 		err = db.restoreIndexes(ctx)
+	}
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err() // interrupted rather than failed: a second Replay continues
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return p.Position(), fmt.Errorf("replay at %d: %w", p.Position(), err)
 	}
 	return p.Position(), err
+}
+
+// scanBatches reads the events after pos up to until, but those skip says
+// to leave out, and sends them on in batches of ReplayBatch.
+func scanBatches(ctx context.Context, l *events.Log, pos, until uint64, skip func(seq uint64) bool, out chan<- []events.Envelope) error {
+	batch := make([]events.Envelope, 0, ReplayBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := send(ctx, out, batch); err != nil {
+			return err
+		}
+		batch = make([]events.Envelope, 0, ReplayBatch)
+		return nil
+	}
+	err := l.Scan(ctx, pos, events.ReadFilter{}, func(st events.Stored) error {
+		if st.Seq > until {
+			return events.ErrStopScan
+		}
+		if skip == nil || !skip(st.Seq) {
+			batch = append(batch, st.Envelope)
+			if len(batch) == ReplayBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if st.Seq == until {
+			return events.ErrStopScan
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// foldBatches folds each batch into the rows it changes.
+func foldBatches(ctx context.Context, db *DB, in <-chan []events.Envelope, out chan<- *preparedBatch) error {
+	f := &folder{db: db, mem: map[string]*memState{}}
+	for batch := range in {
+		pb, err := f.fold(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if err := send(ctx, out, pb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeBatches writes each prepared batch with its checkpoint, and reports
+// the progress.
+func writeBatches(ctx context.Context, p *Projector, in <-chan *preparedBatch, until uint64, progress Progress) error {
+	for pb := range in {
+		if err := p.applyPrepared(ctx, pb); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(p.Position(), until)
+		}
+	}
+	return nil
+}
+
+// send passes v on, unless ctx ends first: the stage it goes to may have
+// stopped.
+func send[T any](ctx context.Context, out chan<- T, v T) error {
+	select {
+	case out <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // dropIndexes drops the secondary indexes of a new read model and keeps

@@ -112,7 +112,7 @@ are left out. See docs/audit.md.`, getenv, stderr)
 	defer c.Close()
 	story, err := audit.StoryOf(ctx, log, id)
 	if events.ErrorCode(err) == events.ENOTFOUND {
-		return fmt.Errorf("audit show: %w in stream %s (%s)", err, f.stream, c.via)
+		return fmt.Errorf("audit show: %w in stream %s (%s)", err, f.stream, c.Via)
 	} else if err != nil {
 		return fmt.Errorf("audit show: %w", err)
 	}

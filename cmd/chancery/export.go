@@ -58,14 +58,14 @@ load it into an empty stream with 'chancery import-events'. See docs/audit.md.`,
 			len(until.Later), until.Last, at.UTC().Format(time.RFC3339))
 	}
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	end, err := audit.ExportTrail(ctx, c.js, f.stream, until.Last, time.Now(), w)
+	end, err := audit.ExportTrail(ctx, c.JS, f.stream, until.Last, time.Now(), w)
 	if err == nil {
 		err = w.Flush()
 	}
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(stderr, "exported %s from %s in %s\n", end, f.stream, c.via)
+	fmt.Fprintf(stderr, "exported %s from %s in %s\n", end, f.stream, c.Via)
 	return nil
 }
 
@@ -85,15 +85,11 @@ and why, and exits 1. FILE "-" reads stdin. See docs/audit.md.
 	if err != nil {
 		return err
 	}
-	file, name, cleanup, err := openTrail(path, stdin)
+	file, sum, err := openTrail(path, stdin)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	sum, err := audit.CheckTrail(name, file, nil)
-	if err != nil {
-		return err
-	}
+	defer file.Close()
 	fmt.Fprintln(stdout, "ok: "+sum.End.String())
 	return nil
 }
@@ -113,19 +109,11 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 	if *replicas < 1 || *replicas > 5 {
 		return usagef("--replicas: %d is not between 1 and 5", *replicas)
 	}
-	file, name, cleanup, err := openTrail(path, stdin)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-
-	sum, err := audit.CheckTrail(name, file, nil)
+	file, sum, err := openTrail(path, stdin)
 	if err != nil {
 		return fmt.Errorf("%w (nothing imported)", err)
 	}
-	if _, err := file.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
+	defer file.Close()
 
 	if f.nats.url == "" {
 		// A new data directory is a fine target: serve then starts on the
@@ -134,53 +122,46 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 			return err
 		}
 	}
-	c, ctx, err := openStream(ctx, *f, quietLogger(stderr))
+	c, ctx, err := f.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	log, err := events.OpenLog(ctx, c.js, events.LogConfig{Stream: f.stream, Replicas: *replicas})
+	log, err := events.OpenLog(ctx, c.JS, events.LogConfig{Stream: f.stream, Replicas: *replicas})
 	if err != nil {
 		return err
 	}
 	if last, err := log.LastSeq(ctx); err != nil {
 		return err
 	} else if last > 0 {
-		return fmt.Errorf("stream %s in %s already holds %d events; import-events only fills an empty stream (nothing imported)", f.stream, c.via, last)
+		return fmt.Errorf("stream %s in %s already holds %d events; import-events only fills an empty stream (nothing imported)", f.stream, c.Via, last)
 	}
-	js, err := jetstream.New(c.nc, jetstream.WithPublishAsyncMaxPending(2*audit.ImportWindow), jetstream.WithPublishAsyncTimeout(time.Minute))
+	js, err := jetstream.New(c.Conn, jetstream.WithPublishAsyncMaxPending(2*audit.ImportWindow), jetstream.WithPublishAsyncTimeout(time.Minute))
 	if err != nil {
 		return err
 	}
-	if err := audit.ImportTrail(ctx, js, f.stream, name, file, stderr); err != nil {
+	if err := audit.ImportTrail(ctx, js, f.stream, file.Label, file, stderr); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %s into %s in %s\n", sum.End, f.stream, c.via)
+	fmt.Fprintf(stdout, "imported %s into %s in %s\n", sum.End, f.stream, c.Via)
 	return nil
 }
 
-// openTrail opens a trail file, or for "-" a copy of stdin in a temporary
-// file, so that import-events can read it twice (to check, then to publish).
-func openTrail(path string, stdin io.Reader) (f *os.File, name string, cleanup func(), err error) {
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, "", nil, usagef("%v", err)
-		}
-		return f, path, func() { f.Close() }, nil
-	}
-	tmp, err := os.CreateTemp("", "chancery-import-*.ndjson")
+// openTrail opens the trail FILE names (audit.OpenTrail) and checks it
+// whole, ready to be read again from its start. A file that cannot be
+// opened is bad input.
+func openTrail(path string, stdin io.Reader) (*audit.TrailFile, audit.TrailSummary, error) {
+	f, err := audit.OpenTrail(path, stdin)
 	if err != nil {
-		return nil, "", nil, err
+		if path != "-" {
+			err = usagef("%v", err)
+		}
+		return nil, audit.TrailSummary{}, err
 	}
-	cleanup = func() { tmp.Close(); os.Remove(tmp.Name()) }
-	if _, err := io.Copy(tmp, stdin); err != nil {
-		cleanup()
-		return nil, "", nil, fmt.Errorf("read stdin: %w", err)
+	sum, err := f.Check()
+	if err != nil {
+		f.Close()
+		return nil, sum, err
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		cleanup()
-		return nil, "", nil, err
-	}
-	return tmp, "stdin", cleanup, nil
+	return f, sum, nil
 }

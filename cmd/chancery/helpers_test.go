@@ -9,32 +9,18 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	fakeclock "github.com/chancery/chancery/internal/clock"
 )
 
 const testToken = "test-token-0123456789abcdef"
 
-// clock is a settable clock for the events the service records.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the settable clock the service records events by.
+type clock = fakeclock.Clock
 
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+func newClock(t time.Time) *clock { return fakeclock.New(t) }
 
 // service is a running `chancery serve` in this process: real embedded NATS,
 // real SQLite file, real HTTP server on a loopback port.

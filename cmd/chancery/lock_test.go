@@ -65,13 +65,13 @@ func TestServeWaitsForAToolThatOpenedTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tool, _, err := openStream(context.Background(), streamFlags{command: "export", data: dir}, quietLogger(os.Stderr))
+	tool, _, err := streamFlags{command: "export", data: dir}.open(context.Background(), os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tool.Close()
-	if tool.embedded == nil {
-		t.Fatalf("the tool connected through %s; want it to open the store itself", tool.via)
+	if !strings.HasPrefix(tool.Via, "the store in ") {
+		t.Fatalf("the tool connected through %s; want it to open the store itself", tool.Via)
 	}
 	code, _, errOut := runCLI(t, context.Background(), nil, "audit", "log", "--data", dir)
 	if code == 0 || !strings.Contains(errOut, "in use by chancery export (pid") {

@@ -62,12 +62,9 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 			replayAfterBatch()
 		}
 	}
-	res, err := audit.Replay(ctx, *out+".partial", log, o)
+	res, err := audit.ReplayInto(ctx, *out, log, o)
 	if err != nil {
 		return fmt.Errorf("replay stopped at position %d, kept in %s.partial (run the same command again to resume): %w", res.Position, *out, c.Explain(err))
-	}
-	if err := os.Rename(*out+".partial", *out); err != nil {
-		return err
 	}
 	fmt.Fprintln(stdout, res.Summary(*out, bound))
 	return nil

@@ -3,8 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +29,7 @@ import (
 	"github.com/chancery/chancery/internal/datalock"
 	"github.com/chancery/chancery/internal/embedded"
 	"github.com/chancery/chancery/internal/natsconn"
+	"github.com/chancery/chancery/internal/startup"
 	"github.com/chancery/chancery/notifier"
 	"github.com/chancery/chancery/projections"
 )
@@ -43,8 +42,6 @@ type serveOptions struct {
 	config string
 	// logFormat is json or text; empty chooses by whether stderr is a terminal.
 	logFormat string
-
-	beforeCheckpoint func() error // see projections.Projector.BeforeCheckpoint
 }
 
 // serveEnv is what serve takes from the process around it.
@@ -129,7 +126,7 @@ type app struct {
 	snapshots  *projections.Snapshots
 	server     *http.Server
 	listener   net.Listener
-	starting   startingHandler // the HTTP handler: a placeholder until the API is built
+	starting   startup.Handler // the HTTP handler: a placeholder until the API is built
 
 	closers   []func() error // of the steps that started, in their order
 	serveDone chan error
@@ -206,7 +203,7 @@ func (a *app) claimDataDirectory(context.Context) (func() error, error) {
 	if _, err := os.Stat(a.opts.data); errors.Is(err, os.ErrNotExist) {
 		return release, nil // made once the port is known to be free
 	}
-	if err := writable(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
+	if err := datalock.Writable(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
 		return release, err
 	}
 	lock, h, err := datalock.Try(a.opts.data, datalock.Serve)
@@ -247,11 +244,11 @@ func (a *app) takeDataDirectory(ctx context.Context) (func() error, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := writable(dir, filepath.Join(dir, "nats")); err != nil {
+	if err := datalock.Writable(dir, filepath.Join(dir, "nats")); err != nil {
 		return nil, err
 	}
 	if a.lock == nil {
-		a.starting.waitingFor("the data directory, which " + a.holder.String() + " has open")
+		a.starting.WaitingFor("the data directory, which " + a.holder.String() + " has open")
 		var err error
 		if a.lock, err = datalock.ForServe(ctx, dir, a.logger); err != nil {
 			return nil, err
@@ -290,7 +287,7 @@ func (a *app) startEmbeddedNATS(context.Context) (func() error, error) {
 
 // connectNATS connects, waiting for NATS as long as it takes.
 func (a *app) connectNATS(ctx context.Context) (func() error, error) {
-	a.starting.waitingFor("NATS at " + cmp.Or(natsconn.Redact(a.conn.URL), "the embedded server"))
+	a.starting.WaitingFor("NATS at " + cmp.Or(natsconn.Redact(a.conn.URL), "the embedded server"))
 	var err error
 	if a.nc, err = natsconn.Wait(ctx, a.conn, a.logger); err != nil {
 		return nil, err
@@ -312,7 +309,7 @@ func (a *app) connectNATS(ctx context.Context) (func() error, error) {
 // openEventLog opens (or creates) the event stream and the idempotency
 // bucket, waiting for JetStream to be up.
 func (a *app) openEventLog(ctx context.Context) (func() error, error) {
-	a.starting.waitingFor("JetStream")
+	a.starting.WaitingFor("JetStream")
 	replicas := max(a.cfg.NATS.Replicas, 1)
 	if err := natsconn.WhileJetStreamStarts(ctx, a.logger, func() (err error) {
 		a.log, err = events.OpenLog(ctx, a.js, events.LogConfig{Replicas: replicas, Now: a.env.now})
@@ -328,7 +325,7 @@ func (a *app) openEventLog(ctx context.Context) (func() error, error) {
 
 // openReadModel opens the SQLite read model.
 func (a *app) openReadModel(ctx context.Context) (func() error, error) {
-	a.starting.waitingFor("the read model")
+	a.starting.WaitingFor("the read model")
 	var err error
 	if a.db, err = projections.Open(ctx, a.readModelPath()); err != nil {
 		return nil, err
@@ -345,7 +342,6 @@ func (a *app) startProjector(ctx context.Context) (func() error, error) {
 	if a.projector, err = projections.NewProjector(ctx, a.db, a.js, a.log.Stream(), a.logger.With("component", "projector")); err != nil {
 		return nil, err
 	}
-	a.projector.BeforeCheckpoint = a.opts.beforeCheckpoint
 	background, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.background = background
 	done := make(chan struct{})
@@ -443,7 +439,7 @@ func (a *app) serveAPI(context.Context) (func() error, error) {
 	if a.embedded != nil {
 		go a.embedded.Guard().Run(a.background, logger)
 	}
-	a.starting.serve(handler)
+	a.starting.Serve(handler)
 	logger.Info("chancery serving", "http", "http://"+a.addr(), "data", a.opts.data, "read_model", a.readModelPath(), "position", a.projector.Position())
 	return nil, nil
 }
@@ -490,54 +486,12 @@ func (a *app) close() error {
 	return errors.Join(errs...)
 }
 
-// writable checks that each of dirs that exists takes a new file. A data
-// directory on a read-only filesystem (or one the process may not write)
-// otherwise surfaces as an embedded NATS server that never becomes ready,
-// after a 30 s wait, and a message that does not say why. Permissions are
-// not asked, but a file made: they say nothing of a read-only mount, nor
-// to root.
-func writable(dirs ...string) error {
-	for _, dir := range dirs {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		f, err := os.CreateTemp(dir, ".write-check-*")
-		if err != nil {
-			return fmt.Errorf("data directory %s is not writable: %w", dir, err)
-		}
-		f.Close()
-		os.Remove(f.Name())
-	}
-	return nil
-}
-
-// apiTokens gathers the bearer tokens: CHANCERY_API_TOKEN, the config's
-// api_tokens, or else one generated into DATA/api-token on first start.
+// apiTokens gathers the bearer tokens (config.Config.GatherTokens) with
+// CHANCERY_API_TOKEN from the environment; a short one is bad input.
 func apiTokens(dataDir string, cfg config.Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
-	tokens := cfg.Tokens()
-	if t := strings.TrimSpace(getenv("CHANCERY_API_TOKEN")); t != "" {
-		if len(t) < 16 {
-			return nil, usagef("CHANCERY_API_TOKEN is shorter than 16 characters")
-		}
-		tokens = append(tokens, api.Token{Name: "env", Token: t, Scope: api.ScopeAdmin})
+	tokens, err := cfg.GatherTokens(dataDir, getenv("CHANCERY_API_TOKEN"), logger)
+	if errors.Is(err, config.ErrShortToken) {
+		return nil, usagef("%v", err)
 	}
-	path := filepath.Join(dataDir, "api-token")
-	if len(tokens) > 0 {
-		if _, err := os.Stat(path); err == nil {
-			logger.Warn(path + " is not read: CHANCERY_API_TOKEN or the config's api_tokens give the tokens")
-		}
-		return tokens, nil
-	}
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		logger.Info("using the API token in " + path)
-		return []api.Token{{Name: "local", Token: strings.TrimSpace(string(b)), Scope: api.ScopeAdmin}}, nil
-	}
-	buf := make([]byte, 32)
-	rand.Read(buf)
-	t := base64.RawURLEncoding.EncodeToString(buf)
-	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write api token: %w", err)
-	}
-	logger.Info("generated an API token for writes; it is in " + path)
-	return []api.Token{{Name: "local", Token: t, Scope: api.ScopeAdmin}}, nil
+	return tokens, err
 }

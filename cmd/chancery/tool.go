@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/natsconn"
 )
 
 // parseFlags parses a tool's flags: --help is not an error, a bad flag is a
@@ -84,13 +85,13 @@ func flagError(err error) error {
 
 // openToolLog connects to the stream the way f says and opens the event
 // log, which must exist. The context it returns ends when NATS is lost for
-// good (see openStream).
-func openToolLog(ctx context.Context, f streamFlags, stderr io.Writer) (*streamConn, context.Context, *events.Log, error) {
-	c, ctx, err := openStream(ctx, f, quietLogger(stderr))
+// good (see streamFlags.open).
+func openToolLog(ctx context.Context, f streamFlags, stderr io.Writer) (*natsconn.Tool, context.Context, *events.Log, error) {
+	c, ctx, err := f.open(ctx, stderr)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	log, err := c.Log(ctx, f.stream, false)
+	log, err := c.Log(ctx, f.stream)
 	if err != nil {
 		c.Close()
 		return nil, nil, nil, err

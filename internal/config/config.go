@@ -508,12 +508,3 @@ func (c *Config) CalendarFeeds() []calendar.Feed {
 func (c *Config) SnapshotLimits() projections.SnapshotLimits {
 	return projections.SnapshotLimits{Builds: c.Snapshots.Builds, CacheBytes: c.Snapshots.CacheMiB << 20, Files: c.Snapshots.Files}
 }
-
-// tokens returns the API tokens of the config.
-func (c *Config) Tokens() []api.Token {
-	out := make([]api.Token, len(c.APITokens))
-	for i, t := range c.APITokens {
-		out[i] = api.Token{Name: t.Name, Token: t.Token, Scope: t.Scope}
-	}
-	return out
-}

@@ -26,8 +26,8 @@
 // file's own VTIMEZONE, never a built-in zone database.
 //
 // Install both parsers with .ci/install-ical-parsers. Without them, Check
-// skips the test, unless the environment variable CI is set, when a missing
-// parser fails it.
+// follows internal/tooltest: under CI=true a missing parser fails the test;
+// elsewhere it skips the test, and says so once on the terminal.
 package icalcheck
 
 import (
@@ -45,6 +45,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chancery/chancery/internal/tooltest"
 )
 
 // Event is what a parser must read back from a VEVENT.
@@ -198,19 +200,18 @@ func Available() (jsOK, pyOK bool) {
 //
 // A want event's all-day Start and End are compared by their calendar date
 // in their own location (midnight UTC of the date is the convention). If a
-// parser is not installed, Check skips t after running the others, or fails
-// t when the environment variable CI is set.
+// parser is not installed, Check runs the others and then skips t, or fails
+// it under CI=true (internal/tooltest).
 func Check(t testing.TB, ics []byte, want []Event) {
 	t.Helper()
 	if err := validWant(want); err != nil {
 		t.Fatalf("icalcheck: %v", err)
 	}
-	var missing []string
 	rejected := false
 	for _, o := range runAll(ics, want) {
 		switch {
 		case o.unavailable != nil:
-			missing = append(missing, fmt.Sprintf("%s: %v (install: %s)", o.p.name, o.unavailable, o.p.install))
+			// told below, once the others have run
 		case o.err != nil:
 			t.Errorf("icalcheck: %v", o.err)
 			rejected = true
@@ -223,12 +224,22 @@ func Check(t testing.TB, ics []byte, want []Event) {
 	if rejected {
 		t.Log(excerpt(ics))
 	}
-	if len(missing) > 0 {
-		msg := fmt.Sprintf("icalcheck: iCalendar parsers missing; %s:\n  %s", InstallHint, strings.Join(missing, "\n  "))
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
+	requireAll(t)
+}
+
+// requireAll applies tooltest's rule to the parsers that are not installed:
+// under CI=true it fails t, elsewhere it skips it.
+func requireAll(t testing.TB) {
+	t.Helper()
+	var names, why []string
+	for _, p := range parsers {
+		if err := probe()[p]; err != nil {
+			names = append(names, p.name)
+			why = append(why, fmt.Sprintf("%v (%s)", err, p.install))
 		}
-		t.Skip(msg)
+	}
+	if len(names) > 0 {
+		tooltest.Missing(t, strings.Join(names, " and "), errors.New(strings.Join(why, "; ")), InstallHint)
 	}
 }
 

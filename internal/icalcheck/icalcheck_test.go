@@ -81,21 +81,6 @@ var validWantEvents = []Event{
 	},
 }
 
-// requireParsers applies Check's policy on missing parsers to a test that
-// calls the internal functions.
-func requireParsers(t *testing.T) {
-	t.Helper()
-	jsOK, pyOK := Available()
-	if jsOK && pyOK {
-		return
-	}
-	msg := fmt.Sprintf("ical.js available: %v, python3-icalendar available: %v; %s", jsOK, pyOK, InstallHint)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 func TestAvailable(t *testing.T) {
 	jsOK, pyOK := Available()
 	t.Logf("ical.js: %v, python3-icalendar: %v", jsOK, pyOK)
@@ -104,7 +89,7 @@ func TestAvailable(t *testing.T) {
 			t.Logf("%s: %v", p.name, err)
 		}
 	}
-	requireParsers(t)
+	requireAll(t)
 }
 
 func TestCheckValid(t *testing.T) {
@@ -151,7 +136,7 @@ func TestCheckWantInAnyLocation(t *testing.T) {
 
 // Each broken fixture must be rejected by every parser, for its own reason.
 func TestBrokenFixturesRejected(t *testing.T) {
-	requireParsers(t)
+	requireAll(t)
 	cases := map[string]map[string]string{ // fixture -> parser -> part of its message
 		"no_vtimezone.ics":         {"": "TZID=Europe/Moscow has no VTIMEZONE"},
 		"no_end_vcalendar.ics":     {"ical.js": "component began but did not end", "python3-icalendar": "Found no components"},
@@ -204,7 +189,7 @@ func TestBrokenFixturesRejected(t *testing.T) {
 }
 
 func TestValidFixturesAccepted(t *testing.T) {
-	requireParsers(t)
+	requireAll(t)
 	for _, name := range []string{"valid.ics", "file_timezones.ics", "until_utc.ics"} {
 		for _, p := range parsers {
 			if _, err := runParser(p, readFixture(t, name)); err != nil {
@@ -217,7 +202,7 @@ func TestValidFixturesAccepted(t *testing.T) {
 // Check's comparison must catch every kind of difference, naming the
 // parser, the UID and the field.
 func TestCompareCatchesWrongValues(t *testing.T) {
-	requireParsers(t)
+	requireAll(t)
 	ics := readFixture(t, "valid.ics")
 	if errs := check(ics, validWantEvents); len(errs) != 0 {
 		t.Fatalf("valid fixture: %v", errs)
@@ -362,7 +347,7 @@ func (r *recorder) run(ics []byte, want []Event) {
 }
 
 func TestCheckFailsT(t *testing.T) {
-	requireParsers(t)
+	requireAll(t)
 	r := &recorder{TB: t}
 	r.run(readFixture(t, filepath.Join("broken", "long_line.ics")), nil)
 	if len(r.errors) != len(parsers) || r.fatal != "" || r.skipped != "" {
@@ -409,7 +394,7 @@ func withParsers(t *testing.T, ps []*parser) {
 // A missing parser skips the test on a developer's machine and fails it on
 // CI; the installed parsers still run first.
 func TestMissingParserPolicy(t *testing.T) {
-	requireParsers(t)
+	requireAll(t)
 	missing := &parser{
 		name:    "absent-parser",
 		install: "apt-get install absent",
@@ -449,7 +434,7 @@ func TestMissingParserPolicy(t *testing.T) {
 // pyReadsText); ical.js reads it exactly. Check names the quirk, so that a
 // feed test fails with the reason rather than a puzzle.
 func TestPythonTextQuirk(t *testing.T) {
-	requireParsers(t)
+	requireAll(t)
 	texts := map[string]string{ // UID -> DESCRIPTION as the feed means it
 		"plain": "Line one\nLine two; a, b",
 		"url":   "See https://example.org/?q=a%3Ab%2Cc",

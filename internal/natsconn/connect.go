@@ -1,6 +1,7 @@
 // Package natsconn connects Chancery to NATS: to a server in the process
 // (internal/embedded) or to an external server or cluster, and waits for
-// one that is not up yet.
+// one that is not up yet. A tool (tool.go) connects through a data
+// directory too, and gives up a NATS that stays away.
 package natsconn
 
 import (

@@ -35,12 +35,24 @@ func Start(tb testing.TB, dir string) *Server {
 // that was told where the server would be before it ran.
 func StartOn(tb testing.TB, dir string, port int) *Server {
 	tb.Helper()
-	if dir == "" {
-		dir = tb.TempDir()
+	return StartWith(tb, server.Options{StoreDir: dir, Port: port})
+}
+
+// StartWith is Start with the server's options, for a test or a benchmark
+// that needs more than a store and a port (SyncAlways, limits). What makes
+// it a test server is set whatever opts says: JetStream on, loopback, no
+// signal handlers, no log; an empty StoreDir is a fresh temporary one and a
+// zero Port is any free port.
+func StartWith(tb testing.TB, opts server.Options) *Server {
+	tb.Helper()
+	if opts.StoreDir == "" {
+		opts.StoreDir = tb.TempDir()
 	}
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
-	})
+	if opts.Port == 0 {
+		opts.Port = -1
+	}
+	opts.Host, opts.JetStream, opts.NoSigs, opts.NoLog = "127.0.0.1", true, true, true
+	srv, err := server.NewServer(&opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,7 +68,7 @@ func StartOn(tb testing.TB, dir string, port int) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &Server{Srv: srv, NC: nc, JS: js, Dir: dir}
+	s := &Server{Srv: srv, NC: nc, JS: js, Dir: opts.StoreDir}
 	tb.Cleanup(s.Stop)
 	return s
 }
