@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -36,7 +35,7 @@ type Idempotency interface {
 // ReadModel answers queries on meetings and visits (*projections.DB).
 type ReadModel interface {
 	List(ctx context.Context, q projections.Query) (projections.Page, error)
-	Get(ctx context.Context, typ, id string) (json.RawMessage, uint64, error)
+	Get(ctx context.Context, typ, id string) (projections.Resource, uint64, error)
 }
 
 // Projector says how far the read model has applied the stream

@@ -7,9 +7,9 @@ import (
 	"github.com/chancery/chancery/events"
 )
 
-// kind describes one aggregate type as the API serves it: meetings and
+// engagementType describes one aggregate type as the API serves it: meetings and
 // visits share every handler and differ only here.
-type kind struct {
+type engagementType struct {
 	aggType  string
 	plural   string // path segment and list key
 	person   string // list filter naming a person
@@ -22,7 +22,7 @@ type kind struct {
 	foldVersion func(ctx context.Context, l events.History, id string, v int) (any, error)
 }
 
-var meetings = &kind{
+var meetings = &engagementType{
 	aggType: events.MeetingAggregate, plural: "meetings", person: "participant",
 	newID:  events.NewMeetingID,
 	create: func() any { return &events.ScheduleMeeting{} },
@@ -53,7 +53,7 @@ var meetings = &kind{
 	},
 }
 
-var visits = &kind{
+var visits = &engagementType{
 	aggType: events.VisitAggregate, plural: "visits", person: "visitor",
 	newID:  events.NewVisitID,
 	create: func() any { return &events.AnnounceVisit{} },
@@ -81,10 +81,10 @@ var visits = &kind{
 	},
 }
 
-// pathID returns the {id} of a request if it is a well-formed id of k's type.
-func (k *kind) pathID(raw string) (string, error) {
-	if events.AggregateTypeOf(raw) != k.aggType {
-		return "", invalid("id", "is not a "+k.aggType+" id")
+// pathID returns the {id} of a request if it is a well-formed id of et's type.
+func (et *engagementType) pathID(raw string) (string, error) {
+	if events.AggregateTypeOf(raw) != et.aggType {
+		return "", invalid("id", "is not a "+et.aggType+" id")
 	}
 	return raw, nil
 }

@@ -50,9 +50,9 @@ func minPosition(r *http.Request) (n uint64, ok bool, err error) {
 }
 
 // listEngagements makes the handler of GET /api/v1/{meetings,visits}.
-func (s *Server) listEngagements(k *kind) http.Handler {
+func (s *Server) listEngagements(et *engagementType) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := k.parseQuery(r)
+		q, err := et.parseQuery(r)
 		if err == nil {
 			err = s.awaitPosition(r)
 		}
@@ -85,7 +85,7 @@ func (s *Server) listEngagements(k *kind) http.Handler {
 			return
 		}
 		w.Header().Set("Chancery-Position", strconv.FormatUint(page.Position, 10))
-		body := map[string]any{k.plural: page.Docs, "next_cursor": page.Next, "position": page.Position}
+		body := map[string]any{et.plural: page.Docs, "next_cursor": page.Next, "position": page.Position}
 		if hasAsOf {
 			body["as_of"] = asOf
 		}
@@ -94,11 +94,11 @@ func (s *Server) listEngagements(k *kind) http.Handler {
 }
 
 // parseQuery validates a list request's filters.
-func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
+func (et *engagementType) parseQuery(r *http.Request) (projections.Query, error) {
 	v := r.URL.Query()
-	q := projections.Query{Type: k.aggType, Cursor: v.Get("cursor"), Person: v.Get(k.person)}
+	q := projections.Query{Type: et.aggType, Cursor: v.Get("cursor"), Person: v.Get(et.person)}
 	var f events.Fields
-	for _, name := range []string{"country", k.person, "kind", "status"} {
+	for _, name := range []string{"country", et.person, "kind", "status"} {
 		if len(v[name]) > projections.MaxFilterValues {
 			f.Add(name, "is given %d times; a list takes at most %d values of each filter", len(v[name]), projections.MaxFilterValues)
 		}
@@ -127,14 +127,14 @@ func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 		q.Country = c
 	}
 	if kd := v.Get("kind"); kd != "" {
-		if k.aggType != events.MeetingAggregate || !slices.Contains(events.Kinds, kd) {
+		if et.aggType != events.MeetingAggregate || !slices.Contains(events.Kinds, kd) {
 			f.Add("kind", "%q is not one of %s", kd, strings.Join(events.Kinds, ", "))
 		}
 		q.Kind = kd
 	}
 	if st := v.Get("status"); st != "" {
 		valid := []string{events.StatusScheduled, events.StatusRescheduled, events.StatusPostponed, events.StatusCancelled, events.StatusHeld}
-		if k.aggType == events.VisitAggregate {
+		if et.aggType == events.VisitAggregate {
 			valid = []string{events.StatusScheduled, events.StatusRescheduled, events.StatusCancelled, events.StatusCompleted}
 		}
 		if !slices.Contains(valid, st) {
@@ -154,10 +154,10 @@ func (k *kind) parseQuery(r *http.Request) (projections.Query, error) {
 
 // getEngagement makes the handler of GET /api/v1/{meetings,visits}/{id}: the
 // resource now, as it stood ?as_of a time, or as a calendar file ({id}.ics).
-func (s *Server) getEngagement(k *kind) http.Handler {
+func (s *Server) getEngagement(et *engagementType) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if raw, ok := strings.CutSuffix(r.PathValue("id"), ".ics"); ok && s.calendar != nil {
-			id, err := k.pathID(raw)
+			id, err := et.pathID(raw)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -166,10 +166,10 @@ func (s *Server) getEngagement(k *kind) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
-			s.calendar.ServeOne(w, r, k.aggType, id)
+			s.calendar.ServeOne(w, r, et.aggType, id)
 			return
 		}
-		id, err := k.pathID(r.PathValue("id"))
+		id, err := et.pathID(r.PathValue("id"))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -179,26 +179,22 @@ func (s *Server) getEngagement(k *kind) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
-			s.getAsOf(w, r, k, id, asOf)
+			s.getAsOf(w, r, et, id, asOf)
 			return
 		}
 		if err := s.awaitPosition(r); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		doc, pos, err := s.db.Get(r.Context(), k.aggType, id)
+		res, pos, err := s.db.Get(r.Context(), et.aggType, id)
 		if errors.Is(err, projections.ErrNotFound) {
-			err = notFoundf("%s %s not found", k.aggType, id)
+			err = notFoundf("%s %s not found", et.aggType, id)
 		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		var v struct {
-			Version int `json:"version"`
-		}
-		json.Unmarshal(doc, &v)
-		etag := strconv.Quote(strconv.Itoa(v.Version))
+		etag := strconv.Quote(strconv.Itoa(res.Version))
 		w.Header().Set("ETag", etag)
 		w.Header().Set("Chancery-Position", strconv.FormatUint(pos, 10))
 		if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == etag || inm == "W/"+etag) {
@@ -206,26 +202,26 @@ func (s *Server) getEngagement(k *kind) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(doc)
+		w.Write(res.Doc)
 		w.Write([]byte("\n"))
 	})
 }
 
 // getAsOf answers with the aggregate as it stood at a past time, folded from
 // the stream: what was known then, not what the read model says now.
-func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, raw string) {
+func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, et *engagementType, id, raw string) {
 	at, err := parseInstant(raw)
 	if err != nil {
 		s.writeError(w, r, invalid("as_of", "must be an RFC 3339 time, such as 2022-08-20T12:00:00Z"))
 		return
 	}
-	agg, version, err := k.fold(r.Context(), s.log, id, func(e events.Envelope) bool { return !e.RecordedAt.After(at) })
+	agg, version, err := et.fold(r.Context(), s.log, id, func(e events.Envelope) bool { return !e.RecordedAt.After(at) })
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if version == 0 {
-		s.writeError(w, r, notFoundf("%s %s was not recorded as of %s", k.aggType, id, at.Format(time.RFC3339)))
+		s.writeError(w, r, notFoundf("%s %s was not recorded as of %s", et.aggType, id, at.Format(time.RFC3339)))
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(version)))
@@ -234,9 +230,9 @@ func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, k *kind, id, ra
 
 // history makes the handler of GET /api/v1/{meetings,visits}/{id}/history:
 // the aggregate's events.
-func (s *Server) history(k *kind) http.Handler {
+func (s *Server) history(et *engagementType) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := k.pathID(r.PathValue("id"))
+		id, err := et.pathID(r.PathValue("id"))
 		if err == nil {
 			_, _, err = minPosition(r)
 		}
@@ -244,13 +240,13 @@ func (s *Server) history(k *kind) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		hist, err := s.log.Load(r.Context(), k.aggType, id)
+		hist, err := s.log.Load(r.Context(), et.aggType, id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		if len(hist) == 0 {
-			s.writeError(w, r, notFoundf("%s %s not found", k.aggType, id))
+			s.writeError(w, r, notFoundf("%s %s not found", et.aggType, id))
 			return
 		}
 		out := make([]events.Envelope, len(hist))

@@ -59,11 +59,11 @@ func (s *Server) routes() []route {
 	return rs
 }
 
-// commandRoutes are the routes of k's commands, one each, in name order.
-func (s *Server) commandRoutes(k *kind) []route {
+// commandRoutes are the routes of et's commands, one each, in name order.
+func (s *Server) commandRoutes(et *engagementType) []route {
 	var rs []route
-	for _, name := range slices.Sorted(maps.Keys(k.commands)) {
-		rs = append(rs, route{"POST", "/api/v1/" + k.plural + "/{id}/" + name, ScopeWrite, s.command(k, name)})
+	for _, name := range slices.Sorted(maps.Keys(et.commands)) {
+		rs = append(rs, route{"POST", "/api/v1/" + et.plural + "/{id}/" + name, ScopeWrite, s.command(et, name)})
 	}
 	return rs
 }

@@ -11,26 +11,27 @@ import (
 	"unicode"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/projections"
 )
 
 // create makes the handler of POST /api/v1/{meetings,visits}: a new
-// aggregate of k.
-func (s *Server) create(k *kind) http.Handler {
+// aggregate of et.
+func (s *Server) create(et *engagementType) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.write(w, r, k, "", k.create())
+		s.write(w, r, et, "", et.create())
 	})
 }
 
-// command makes the handler of one command on an aggregate of k.
-func (s *Server) command(k *kind, name string) http.Handler {
-	newCmd := k.commands[name]
+// command makes the handler of one command on an aggregate of et.
+func (s *Server) command(et *engagementType, name string) http.Handler {
+	newCmd := et.commands[name]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := k.pathID(r.PathValue("id"))
+		id, err := et.pathID(r.PathValue("id"))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		s.write(w, r, k, id, newCmd())
+		s.write(w, r, et, id, newCmd())
 	})
 }
 
@@ -57,7 +58,7 @@ func refusedBeforeAppend(err error) bool {
 
 // write decodes a command, executes it and answers with the resource. An
 // empty id means the command creates a new aggregate.
-func (s *Server) write(w http.ResponseWriter, r *http.Request, k *kind, id string, cmd any) {
+func (s *Server) write(w http.ResponseWriter, r *http.Request, et *engagementType, id string, cmd any) {
 	ctx, t := r.Context(), s.callerOf(r).token
 	if err := s.writable(); err != nil {
 		s.writeError(w, r, err)
@@ -78,7 +79,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, k *kind, id strin
 		return
 	}
 	if create {
-		id = k.newID(time.Now())
+		id = et.newID(time.Now())
 	}
 	// A create's id was minted here: there is nothing to load. (Not so when
 	// an idempotent retry takes over the id of an attempt that died.)
@@ -96,13 +97,13 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, k *kind, id strin
 		idemKey = events.IdempotencyKey(t.Name, key)
 		sum := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "\n" + r.Header.Get("If-Match") + "\n" + string(body)))
 		fp = hex.EncodeToString(sum[:])
-		done, ownedID, rev, err := s.claim(ctx, k, idemKey, fp, id, create)
+		done, ownedID, rev, err := s.claim(ctx, et, idemKey, fp, id, create)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		if done != nil {
-			s.replay(w, r, k, done)
+			s.replay(w, r, et, done)
 			return
 		}
 		meta.Fresh = create && ownedID == id
@@ -116,7 +117,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, k *kind, id strin
 	// be stored by then, and the idempotency record must say so.
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.writeTimeout)
 	defer cancel()
-	agg, res, err := k.execute(ectx, s.log, id, cmd, meta)
+	agg, res, err := et.execute(ectx, s.log, id, cmd, meta)
 	if err != nil {
 		if idemKey != "" {
 			// The write's own deadline may be spent: give the bookkeeping
@@ -153,7 +154,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, k *kind, id strin
 			s.logger.Warn("idempotency record not saved", "key", idemKey, "err", err)
 		}
 	}
-	s.respondWrite(w, k, status, res.Events[0].AggregateID, res.Version, res.Position, agg)
+	s.respondWrite(w, et, status, res.Events[0].AggregateID, res.Version, res.Position, agg)
 }
 
 // claimWait is how long a retry waits for an earlier request with the same
@@ -164,7 +165,7 @@ const claimWait = 2 * time.Second
 // an earlier request that finished (to replay), or the aggregate id this
 // request must use: its own, or that of an earlier attempt that died.
 // The revision returned is that of this request's claim.
-func (s *Server) claim(ctx context.Context, k *kind, key, fp, id string, create bool) (*events.IdempotencyRecord, string, uint64, error) {
+func (s *Server) claim(ctx context.Context, et *engagementType, key, fp, id string, create bool) (*events.IdempotencyRecord, string, uint64, error) {
 	deadline := time.Now().Add(claimWait)
 	for {
 		prev, rev, err := s.idem.Claim(ctx, key, events.IdempotencyRecord{Fingerprint: fp, AggregateID: id, StartedAt: time.Now()})
@@ -187,7 +188,7 @@ func (s *Server) claim(ctx context.Context, k *kind, key, fp, id string, create 
 		case time.Now().After(deadline):
 			// The earlier request may have stored its event and be about
 			// to answer: if so, this one answers the same.
-			if done, err := s.storedWithKey(ctx, k, key, prev.AggregateID, create); err != nil || done != nil {
+			if done, err := s.storedWithKey(ctx, et, key, prev.AggregateID, create); err != nil || done != nil {
 				return done, "", 0, err
 			}
 			return nil, "", 0, events.Errorf(events.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry later")
@@ -202,8 +203,8 @@ func (s *Server) claim(ctx context.Context, k *kind, key, fp, id string, create 
 
 // storedWithKey looks for the event that a request with key stored on
 // aggregate id, and returns the record that request would have written.
-func (s *Server) storedWithKey(ctx context.Context, k *kind, key, id string, create bool) (*events.IdempotencyRecord, error) {
-	last, ok, err := s.log.FindMsgID(ctx, k.aggType, id, key)
+func (s *Server) storedWithKey(ctx context.Context, et *engagementType, key, id string, create bool) (*events.IdempotencyRecord, error) {
+	last, ok, err := s.log.FindMsgID(ctx, et.aggType, id, key)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -216,23 +217,23 @@ func (s *Server) storedWithKey(ctx context.Context, k *kind, key, id string, cre
 
 // replay answers a retried request with what the first one answered: the
 // resource as it stood at the version that request produced.
-func (s *Server) replay(w http.ResponseWriter, r *http.Request, k *kind, rec *events.IdempotencyRecord) {
-	agg, err := k.foldVersion(r.Context(), s.log, rec.AggregateID, rec.Version)
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, et *engagementType, rec *events.IdempotencyRecord) {
+	agg, err := et.foldVersion(r.Context(), s.log, rec.AggregateID, rec.Version)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
-	s.respondWrite(w, k, rec.Status, rec.AggregateID, rec.Version, rec.Position, agg)
+	s.respondWrite(w, et, rec.Status, rec.AggregateID, rec.Version, rec.Position, agg)
 }
 
-func (s *Server) respondWrite(w http.ResponseWriter, k *kind, status int, id string, version int, pos uint64, body any) {
+func (s *Server) respondWrite(w http.ResponseWriter, et *engagementType, status int, id string, version int, pos uint64, body any) {
 	h := w.Header()
 	h.Set("Chancery-Position", strconv.FormatUint(pos, 10))
 	h.Set("ETag", strconv.Quote(strconv.Itoa(version)))
 	h.Set("Cache-Control", "no-store")
 	if status == http.StatusCreated {
-		h.Set("Location", "/api/v1/"+k.plural+"/"+id)
+		h.Set("Location", projections.Path(et.aggType, id))
 	}
 	writeJSON(w, status, body)
 }

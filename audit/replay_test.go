@@ -99,12 +99,12 @@ func meetingIn(t *testing.T, r *record, path, id string) events.Meeting {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	doc, _, err := db.Get(r.ctx, events.MeetingAggregate, id)
+	res, _, err := db.Get(r.ctx, events.MeetingAggregate, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var m events.Meeting
-	if err := json.Unmarshal(doc, &m); err != nil {
+	if err := json.Unmarshal(res.Doc, &m); err != nil {
 		t.Fatal(err)
 	}
 	return m

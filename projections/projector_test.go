@@ -126,12 +126,12 @@ func TestProjectorFoldsChangesAcrossBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	doc, pos, err := db.Get(ctx, events.MeetingAggregate, id)
+	res, pos, err := db.Get(ctx, events.MeetingAggregate, id)
 	if err != nil || pos != 4 {
 		t.Fatalf("get: pos %d err %v", pos, err)
 	}
 	var m events.Meeting
-	json.Unmarshal(doc, &m)
+	json.Unmarshal(res.Doc, &m)
 	if m.Version != 4 || m.Status != events.StatusCancelled || m.Start != "2022-08-23T11:00:00" || m.PreviousStart != "2022-08-22" || m.StartUTC != time.Date(2022, 8, 23, 8, 0, 0, 0, time.UTC) {
 		t.Fatalf("folded meeting = %+v", m)
 	}
@@ -245,9 +245,9 @@ func TestAStaleReadModelIsRebuiltWhileItKeepsAnswering(t *testing.T) {
 	if err := p.WaitFor(ctx, final); err != nil {
 		t.Fatal(err)
 	}
-	doc, _, err := db.Get(ctx, events.MeetingAggregate, more[len(more)-1])
-	if err != nil || !strings.Contains(string(doc), `"status":"scheduled"`) {
-		t.Fatalf("after the swap: %s, %v", doc, err)
+	res, _, err := db.Get(ctx, events.MeetingAggregate, more[len(more)-1])
+	if err != nil || !strings.Contains(string(res.Doc), `"status":"scheduled"`) {
+		t.Fatalf("after the swap: %s, %v", res.Doc, err)
 	}
 	// Equal to a rebuild from scratch.
 	want, err := Open(ctx, filepath.Join(t.TempDir(), "fresh.db"))
@@ -293,8 +293,8 @@ func TestProjectorKilledBetweenRowsAndCheckpointCommitsNothing(t *testing.T) {
 	if err := p.Apply(ctx, []events.Envelope{cancel}); err != nil {
 		t.Fatal(err)
 	}
-	doc, pos, err := db.Get(ctx, events.MeetingAggregate, id)
-	if err != nil || pos != 2 || !strings.Contains(string(doc), `"cancelled"`) {
-		t.Fatalf("after the fault: pos %d err %v doc %s", pos, err, doc)
+	res, pos, err := db.Get(ctx, events.MeetingAggregate, id)
+	if err != nil || pos != 2 || !strings.Contains(string(res.Doc), `"cancelled"`) {
+		t.Fatalf("after the fault: pos %d err %v doc %s", pos, err, res.Doc)
 	}
 }

@@ -210,16 +210,23 @@ func FoldPerson(name string) string {
 	return ""
 }
 
+// Resource is one engagement as the API serves it: its JSON document, and
+// its version (the document's "version", read from its own column).
+type Resource struct {
+	Doc     json.RawMessage
+	Version int
+}
+
 // Get returns one engagement's resource and the position it reflects.
-func (db *DB) Get(ctx context.Context, typ, id string) (json.RawMessage, uint64, error) {
-	doc, pos, err := db.get(ctx, typ, id)
-	return json.RawMessage(doc), pos, err
+func (db *DB) Get(ctx context.Context, typ, id string) (Resource, uint64, error) {
+	doc, version, pos, err := db.get(ctx, typ, id)
+	return Resource{Doc: doc, Version: version}, pos, err
 }
 
 // Engagement returns the view of one engagement and the position it
 // reflects.
 func (db *DB) Engagement(ctx context.Context, typ, id string) (*Engagement, uint64, error) {
-	doc, pos, err := db.get(ctx, typ, id)
+	doc, _, pos, err := db.get(ctx, typ, id)
 	if err != nil {
 		return nil, pos, err
 	}
@@ -230,29 +237,31 @@ func (db *DB) Engagement(ctx context.Context, typ, id string) (*Engagement, uint
 	return e, pos, nil
 }
 
-// get reads one engagement's document and the position, in one read.
-func (db *DB) get(ctx context.Context, typ, id string) ([]byte, uint64, error) {
+// get reads one engagement's document and version and the position, in one
+// read.
+func (db *DB) get(ctx context.Context, typ, id string) ([]byte, int, uint64, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	db.queries.Add(1)
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer tx.Rollback()
 	pos, err := position(ctx, tx)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	var doc []byte
-	err = tx.QueryRowContext(ctx, `SELECT doc FROM engagements WHERE id = ? AND type = ?`, id, typ).Scan(&doc)
+	var version int
+	err = tx.QueryRowContext(ctx, `SELECT doc, version FROM engagements WHERE id = ? AND type = ?`, id, typ).Scan(&doc, &version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, pos, ErrNotFound
+		return nil, 0, pos, ErrNotFound
 	}
 	if err != nil {
-		return nil, pos, fmt.Errorf("get %s: %w", id, err)
+		return nil, 0, pos, fmt.Errorf("get %s: %w", id, err)
 	}
-	return doc, pos, nil
+	return doc, version, pos, nil
 }
 
 func encodeCursor(start, id string) string {

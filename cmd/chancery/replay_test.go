@@ -49,7 +49,7 @@ func meetingIn(t *testing.T, path, id string) events.Meeting {
 		t.Fatalf("%s in %s: %v", id, path, err)
 	}
 	var m events.Meeting
-	json.Unmarshal(doc, &m)
+	json.Unmarshal(doc.Doc, &m)
 	return m
 }
 
