@@ -58,14 +58,14 @@ type SendError struct {
 }
 
 func (e *SendError) Error() string {
-	kind := "temporary"
+	class := "temporary"
 	if e.Permanent {
-		kind = "permanent"
+		class = "permanent"
 	}
 	if e.Status != 0 {
-		return fmt.Sprintf("%s failure (%d): %v", kind, e.Status, e.Err)
+		return fmt.Sprintf("%s failure (%d): %v", class, e.Status, e.Err)
 	}
-	return fmt.Sprintf("%s failure: %v", kind, e.Err)
+	return fmt.Sprintf("%s failure: %v", class, e.Err)
 }
 
 func (e *SendError) Unwrap() error { return e.Err }
