@@ -39,7 +39,7 @@ type Target struct {
 	Secret  string // webhook signing secret; telegram/matrix token; ntfy access token
 }
 
-// Channel delivers messages over one kind of transport.
+// Channel delivers messages; Channels does it over every transport.
 type Channel interface {
 	Send(ctx context.Context, t Target, m Message) error
 }
