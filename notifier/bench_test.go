@@ -78,7 +78,7 @@ func benchLatencyOnce(b *testing.B) {
 	rcv := newLatencyReceiver(b)
 	subs := make([]Subscriber, benchSubscribers)
 	for i := range subs {
-		subs[i] = Subscriber{Target: Target{Name: fmt.Sprintf("desk-%04d", i), Channel: "webhook", To: rcv.URL + "/hook"}, Zone: time.UTC, Alerts: []string{KindReminder}}
+		subs[i] = Subscriber{Target: Target{Name: fmt.Sprintf("desk-%04d", i), Channel: "webhook", To: rcv.URL + "/hook"}, Zone: time.UTC, Alerts: []string{CategoryReminder}}
 	}
 	n, err := New(ctx, Config{
 		Rules:       Rules{Reminders: []time.Duration{time.Hour}, AllDayReminder: 9 * 60},
@@ -151,7 +151,7 @@ func rawSendLatencies(b *testing.B, url string, count int) []time.Duration {
 	for s := range senders {
 		wg.Go(func() {
 			for i := s; i < count; i += senders {
-				m := Message{ID: fmt.Sprintf("raw-%d", i), Kind: KindReminder, Subject: "raw", Text: "raw", DueAt: time.Now()}
+				m := Message{ID: fmt.Sprintf("raw-%d", i), Category: CategoryReminder, Subject: "raw", Text: "raw", DueAt: time.Now()}
 				t0 := time.Now()
 				if err := ch.Send(context.Background(), Target{Name: "raw", Channel: "webhook", To: url + "/raw"}, m); err != nil {
 					b.Error(err)

@@ -53,7 +53,7 @@ const (
 // Alert is one due alert for one subscriber.
 type Alert struct {
 	ID          string    `json:"id"`
-	Kind        string    `json:"kind"` // reminder | change | digest
+	Category    string    `json:"kind"` // reminder | change | digest; the wire name is historical
 	Rule        string    `json:"rule"` // 24h, 1h, day-before, rescheduled, ..., digest
 	Subscriber  string    `json:"subscriber"`
 	AggregateID string    `json:"aggregate_id,omitempty"`
@@ -216,7 +216,7 @@ func (q *Queue) publish(ctx context.Context, a Alert, msgID string) error {
 	if err != nil {
 		return err
 	}
-	m := nats.NewMsg("chancery.alerts." + a.Kind)
+	m := nats.NewMsg("chancery.alerts." + a.Category)
 	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
 	if _, err := q.js.PublishMsg(ctx, m); err != nil {
@@ -367,7 +367,8 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 		return
 	}
 	defer q.inflight.Delete(a.ID)
-	log := q.log.With("alert", a.ID, "kind", a.Kind, "subscriber", a.Subscriber)
+	// The log key "kind" is historical: operators' queries use it.
+	log := q.log.With("alert", a.ID, "kind", a.Category, "subscriber", a.Subscriber)
 	meta, err := m.Metadata()
 	if err != nil {
 		log.Error("alert message without metadata dropped", "err", err)
