@@ -83,7 +83,7 @@ func benchLatencyOnce(b *testing.B) {
 	n, err := New(ctx, Config{
 		Rules:       Rules{Reminders: []time.Duration{time.Hour}, AllDayReminder: 9 * 60},
 		Subscribers: subs,
-	}, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{})})
+	}, Deps{DB: w.db, Log: w.events, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{})})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func benchLatencyOnce(b *testing.B) {
 		due := first.Add(time.Duration(i) * time.Minute)
 		dues = append(dues, due)
 		start := due.Add(time.Hour).UTC()
-		_, res, err := events.Execute[events.Meeting](ctx, w.log, events.NewMeetingID(time.Now()), &events.ScheduleMeeting{
+		_, res, err := events.Execute[events.Meeting](ctx, w.events, events.NewMeetingID(time.Now()), &events.ScheduleMeeting{
 			Kind: "talks", Title: fmt.Sprintf("Talks %d", i), Timezone: "Europe/London",
 			Start: start.In(londonZone(b)).Format("2006-01-02T15:04"), Location: events.Location{City: "London", Country: "GB"},
 		}, events.Meta{Actor: "bench", Fresh: true})

@@ -71,11 +71,11 @@ type Deps struct {
 
 // Notifier finds due alerts and delivers them.
 type Notifier struct {
-	cfg   Config
-	deps  Deps
-	queue *Queue
-	log   *slog.Logger
-	subs  map[string]*Subscriber
+	cfg    Config
+	deps   Deps
+	queue  *Queue
+	logger *slog.Logger
+	subs   map[string]*Subscriber
 
 	mu     sync.Mutex
 	queued map[string]time.Time // alert ids this process has seen queued, until the engagement starts
@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, deps: deps, queue: q, log: deps.Logger, subs: map[string]*Subscriber{}, queued: map[string]time.Time{}}
+	n := &Notifier{cfg: cfg, deps: deps, queue: q, logger: deps.Logger, subs: map[string]*Subscriber{}, queued: map[string]time.Time{}}
 	for i := range cfg.Subscribers {
 		s := &cfg.Subscribers[i]
 		if s.Zone == nil {
@@ -140,7 +140,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.cron = newCron(n.log)
+	n.cron = newCron(n.logger)
 	if _, err := n.cron.AddFunc(n.cfg.Sweep, func() { n.sweepAndArm(ctx) }); err != nil {
 		return fmt.Errorf("notifier.sweep: %w", err)
 	}
@@ -154,7 +154,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 		}
 		n.cron.Schedule(sched, cron.FuncJob(func() {
 			if _, err := n.Digest(ctx, s.Name, n.deps.Now()); err != nil {
-				n.log.Error("digest failed", "subscriber", s.Name, "err", err)
+				n.logger.Error("digest failed", "subscriber", s.Name, "err", err)
 			}
 		}))
 	}
@@ -162,7 +162,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 	n.done.Go(func() { n.listen(ctx, changes) })
 	n.done.Go(func() {
 		if err := n.queue.Work(ctx, n.cfg.Workers, Sender{Send: n.send, Check: n.check, Outcome: n.outcome}); err != nil {
-			n.log.Error("delivery workers stopped", "err", err)
+			n.logger.Error("delivery workers stopped", "err", err)
 		}
 	})
 	// A first sweep at once: reminders that fell due while we were down.
@@ -182,7 +182,7 @@ func (n *Notifier) sweepAndArm(ctx context.Context) {
 	now := n.deps.Now()
 	if _, err := n.Sweep(ctx, now); err != nil {
 		if ctx.Err() == nil {
-			n.log.Error("sweep failed", "err", err)
+			n.logger.Error("sweep failed", "err", err)
 		}
 		return
 	}
@@ -322,7 +322,7 @@ func (n *Notifier) remind(ctx context.Context, e *Engagement, sub *Subscriber, r
 	n.remember(id, e.StartUTC)
 	if queued {
 		n.deps.Metrics.queued(CategoryReminder)
-		n.log.Info("reminder queued", "alert", id, "subscriber", sub.Name, "engagement", e.ID, "rule", r.Rule, "late", late)
+		n.logger.Info("reminder queued", "alert", id, "subscriber", sub.Name, "engagement", e.ID, "rule", r.Rule, "late", late)
 	}
 	return queued, nil
 }
@@ -406,7 +406,7 @@ func (n *Notifier) Digest(ctx context.Context, subscriber string, now time.Time)
 	queued, err := n.queue.Enqueue(ctx, a)
 	if queued {
 		n.deps.Metrics.queued(CategoryDigest)
-		n.log.Info("digest queued", "alert", a.ID, "subscriber", sub.Name, "engagements", len(v.Items))
+		n.logger.Info("digest queued", "alert", a.ID, "subscriber", sub.Name, "engagements", len(v.Items))
 	}
 	return queued, err
 }
@@ -484,19 +484,19 @@ func (n *Notifier) listen(ctx context.Context, c jetstream.Consumer) {
 	cc, err := c.Consume(func(m jetstream.Msg) {
 		var env events.Envelope
 		if err := json.Unmarshal(m.Data(), &env); err != nil {
-			n.log.Error("undecodable event skipped by the notifier", "err", err)
+			n.logger.Error("undecodable event skipped by the notifier", "err", err)
 			m.Term()
 			return
 		}
 		if err := n.Changed(ctx, env); err != nil {
-			n.log.Error("change alert failed; will retry", "event", env.ID, "err", err)
+			n.logger.Error("change alert failed; will retry", "event", env.ID, "err", err)
 			m.NakWithDelay(5 * time.Second)
 			return
 		}
 		m.Ack()
 	}, events.PullOptions(500)...)
 	if err != nil {
-		n.log.Error("change listener stopped", "err", err)
+		n.logger.Error("change listener stopped", "err", err)
 		return
 	}
 	<-ctx.Done()
@@ -539,7 +539,7 @@ func (n *Notifier) Changed(ctx context.Context, env events.Envelope) error {
 		}
 		if queued {
 			n.deps.Metrics.queued(CategoryChange)
-			n.log.Info("change alert queued", "alert", a.ID, "subscriber", sub.Name, "engagement", env.AggregateID, "rule", rule)
+			n.logger.Info("change alert queued", "alert", a.ID, "subscriber", sub.Name, "engagement", env.AggregateID, "rule", rule)
 		}
 	}
 	return nil

@@ -121,13 +121,13 @@ func (r *hookReceiver) waitFor(t *testing.T, n int) []webhookBody {
 // world is one embedded NATS with the event log, a read model and a
 // projector, and a clock.
 type world struct {
-	t     testing.TB
-	srv   *natstest.Server
-	log   *events.Log
-	db    *projections.DB
-	proj  *projections.Projector
-	clock *clock.Clock
-	ctx   context.Context
+	t      testing.TB
+	srv    *natstest.Server
+	events *events.Log
+	db     *projections.DB
+	proj   *projections.Projector
+	clock  *clock.Clock
+	ctx    context.Context
 }
 
 func newWorld(t testing.TB, now time.Time) *world {
@@ -136,7 +136,7 @@ func newWorld(t testing.TB, now time.Time) *world {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	c := clock.New(now)
-	log, err := events.OpenLog(ctx, srv.JS, events.LogConfig{Now: c.Now})
+	l, err := events.OpenLog(ctx, srv.JS, events.LogConfig{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,18 +145,18 @@ func newWorld(t testing.TB, now time.Time) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	proj, err := projections.NewProjector(ctx, db, srv.JS, log.Stream(), nil)
+	proj, err := projections.NewProjector(ctx, db, srv.JS, l.Stream(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, srv: srv, log: log, db: db, proj: proj, clock: c, ctx: ctx}
+	return &world{t: t, srv: srv, events: l, db: db, proj: proj, clock: c, ctx: ctx}
 }
 
 // do executes a meeting command, waits for the read model, and returns the
 // recorded event.
 func (w *world) do(id string, cmd any) events.Envelope {
 	w.t.Helper()
-	_, res, err := events.Execute[events.Meeting](w.ctx, w.log, id, cmd, events.Meta{Actor: "test"})
+	_, res, err := events.Execute[events.Meeting](w.ctx, w.events, id, cmd, events.Meta{Actor: "test"})
 	if err != nil {
 		w.t.Fatalf("%T: %v", cmd, err)
 	}
@@ -183,7 +183,7 @@ func (w *world) notifier(rcv *hookReceiver, subs []Subscriber, tweak ...func(*Co
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{}), Now: w.clock.Now})
+	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.events, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{}), Now: w.clock.Now})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -459,7 +459,7 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 	const meetings = 200
 	var last uint64
 	for range meetings {
-		_, res, err := events.Execute[events.Meeting](w.ctx, w.log, events.NewMeetingID(w.clock.Now()),
+		_, res, err := events.Execute[events.Meeting](w.ctx, w.events, events.NewMeetingID(w.clock.Now()),
 			timedTalks("2026-12-10"), events.Meta{Actor: "test", Fresh: true})
 		if err != nil {
 			t.Fatal(err)
@@ -791,7 +791,7 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 		Queue:       QueueConfig{AckWait: time.Second, Backoff: []time.Duration{50 * time.Millisecond}},
 		Invites:     Invites{Organizer: "chancery@example.org"},
 	}
-	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Now: w.clock.Now, Channel: emailChannels(srv, roots, "starttls", "", "")})
+	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.events, JS: w.srv.JS, Now: w.clock.Now, Channel: emailChannels(srv, roots, "starttls", "", "")})
 	if err != nil {
 		t.Fatal(err)
 	}
