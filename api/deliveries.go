@@ -28,7 +28,7 @@ type deliveryView struct {
 
 func viewDelivery(d notifier.Delivery) deliveryView {
 	v := deliveryView{
-		ID: d.ID, Kind: d.Kind, Rule: d.Rule, Subscriber: d.Subscriber, AggregateID: d.AggregateID,
+		ID: d.ID, Kind: d.Category, Rule: d.Rule, Subscriber: d.Subscriber, AggregateID: d.AggregateID,
 		Subject: d.Message.Subject, Status: d.Status, Attempts: d.Attempts, LastError: d.LastError,
 		DueAt: rfc3339(d.DueAt), QueuedAt: rfc3339(d.QueuedAt), UpdatedAt: rfc3339(d.UpdatedAt),
 	}

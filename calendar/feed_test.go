@@ -30,7 +30,7 @@ func (c *testClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
 // a SQLite read model in a file and its projector, with a settable clock
 // for the events it records and for the feed handler.
 type store struct {
-	log       *events.Log
+	events    *events.Log
 	db        *projections.DB
 	projector *projections.Projector
 	clock     *testClock
@@ -43,14 +43,14 @@ func newStore(t *testing.T, now time.Time) *store {
 	s := &store{clock: &testClock{}}
 	s.clock.Set(now)
 	var err error
-	if s.log, err = events.OpenLog(ctx, ns.JS, events.LogConfig{Now: s.clock.Now}); err != nil {
+	if s.events, err = events.OpenLog(ctx, ns.JS, events.LogConfig{Now: s.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
 	if s.db, err = projections.Open(ctx, filepath.Join(t.TempDir(), "chancery.db")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.db.Close() })
-	if s.projector, err = projections.NewProjector(ctx, s.db, ns.JS, s.log.Stream(), nil); err != nil {
+	if s.projector, err = projections.NewProjector(ctx, s.db, ns.JS, s.events.Stream(), nil); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -65,7 +65,7 @@ func (s *store) record(t *testing.T, id string, cmd any) string {
 	if id == "" {
 		id, meta.Fresh = events.NewMeetingID(s.clock.Now()), true
 	}
-	_, res, err := events.Execute[events.Meeting](ctx, s.log, id, cmd, meta)
+	_, res, err := events.Execute[events.Meeting](ctx, s.events, id, cmd, meta)
 	if err != nil {
 		t.Fatalf("%T: %v", cmd, err)
 	}
@@ -238,15 +238,15 @@ func TestFeedFailureIsLoggedAs500(t *testing.T) {
 		t.Fatalf("status %d, body %s", res.StatusCode, body)
 	}
 	mu.Lock()
-	log := logged.String()
+	lines := logged.String()
 	mu.Unlock()
 	for _, want := range []string{"level=ERROR", "feed request failed", "path=/calendar.ics", "database is closed"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("log lacks %q:\n%s", want, log)
+		if !strings.Contains(lines, want) {
+			t.Errorf("log lacks %q:\n%s", want, lines)
 		}
 	}
-	if strings.Contains(log, "secret-in-query") {
-		t.Errorf("the log holds the query string, tokens included:\n%s", log)
+	if strings.Contains(lines, "secret-in-query") {
+		t.Errorf("the log holds the query string, tokens included:\n%s", lines)
 	}
 }
 

@@ -280,11 +280,11 @@ func tzRule(tr tzTrans, w tzByDay, until string) string {
 }
 
 func tzObservance(daylight bool, local time.Time, from, to int, name, rrule string) *ical.Component {
-	kind := ical.CompTimezoneStandard
+	component := ical.CompTimezoneStandard
 	if daylight {
-		kind = ical.CompTimezoneDaylight
+		component = ical.CompTimezoneDaylight
 	}
-	c := ical.NewComponent(kind)
+	c := ical.NewComponent(component)
 	// Not SetDateTime: it would add TZID=Local or TZID=UTC.
 	tzSet(c, ical.PropDateTimeStart, local.Format("20060102T150405"))
 	tzSet(c, ical.PropTimezoneOffsetFrom, tzOffset(from))

@@ -1,7 +1,7 @@
 package events_test
 
-// Benchmarks of the write path, each against the same kind of embedded
-// JetStream server and the same stream config (created by events.OpenLog):
+// Benchmarks of the write path, each against an embedded JetStream server
+// set up the same way and the same stream config (created by events.OpenLog):
 //
 //	BenchmarkAppend      events.Execute of a ScheduleMeeting on a new id:
 //	                     Load (finds nothing), Decide, Append

@@ -78,12 +78,12 @@ func benchLatencyOnce(b *testing.B) {
 	rcv := newLatencyReceiver(b)
 	subs := make([]Subscriber, benchSubscribers)
 	for i := range subs {
-		subs[i] = Subscriber{Target: Target{Name: fmt.Sprintf("desk-%04d", i), Channel: "webhook", To: rcv.URL + "/hook"}, Zone: time.UTC, Alerts: []string{KindReminder}}
+		subs[i] = Subscriber{Target: Target{Name: fmt.Sprintf("desk-%04d", i), Channel: "webhook", To: rcv.URL + "/hook"}, Zone: time.UTC, Alerts: []string{CategoryReminder}}
 	}
 	n, err := New(ctx, Config{
 		Rules:       Rules{Reminders: []time.Duration{time.Hour}, AllDayReminder: 9 * 60},
 		Subscribers: subs,
-	}, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{})})
+	}, Deps{DB: w.db, Log: w.events, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{})})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func benchLatencyOnce(b *testing.B) {
 		due := first.Add(time.Duration(i) * time.Minute)
 		dues = append(dues, due)
 		start := due.Add(time.Hour).UTC()
-		_, res, err := events.Execute[events.Meeting](ctx, w.log, events.NewMeetingID(time.Now()), &events.ScheduleMeeting{
+		_, res, err := events.Execute[events.Meeting](ctx, w.events, events.NewMeetingID(time.Now()), &events.ScheduleMeeting{
 			Kind: "talks", Title: fmt.Sprintf("Talks %d", i), Timezone: "Europe/London",
 			Start: start.In(londonZone(b)).Format("2006-01-02T15:04"), Location: events.Location{City: "London", Country: "GB"},
 		}, events.Meta{Actor: "bench", Fresh: true})
@@ -151,7 +151,7 @@ func rawSendLatencies(b *testing.B, url string, count int) []time.Duration {
 	for s := range senders {
 		wg.Go(func() {
 			for i := s; i < count; i += senders {
-				m := Message{ID: fmt.Sprintf("raw-%d", i), Kind: KindReminder, Subject: "raw", Text: "raw", DueAt: time.Now()}
+				m := Message{ID: fmt.Sprintf("raw-%d", i), Category: CategoryReminder, Subject: "raw", Text: "raw", DueAt: time.Now()}
 				t0 := time.Now()
 				if err := ch.Send(context.Background(), Target{Name: "raw", Channel: "webhook", To: url + "/raw"}, m); err != nil {
 					b.Error(err)

@@ -12,14 +12,14 @@ type Message struct {
 	// ID is the alert id: the same for every attempt, replica and restart.
 	// Channels whose receivers can deduplicate pass it on: webhook-id,
 	// Matrix txnId, the email Message-ID.
-	ID      string    `json:"id"`
-	Kind    string    `json:"kind"`           // reminder | change | digest
-	Subject string    `json:"subject"`        // one line; channels must still strip CR/LF from headers
-	Text    string    `json:"text"`           // plain-text body
-	HTML    string    `json:"html,omitempty"` // HTML body (email, Matrix formatted_body); may be empty
-	URL     string    `json:"url,omitempty"`  // link to the meeting or visit in the API; empty for digests
-	Late    bool      `json:"late,omitempty"` // due while the service was down, sent late
-	DueAt   time.Time `json:"due_at"`
+	ID       string    `json:"id"`
+	Category string    `json:"kind"`           // reminder | change | digest; the wire name is historical
+	Subject  string    `json:"subject"`        // one line; channels must still strip CR/LF from headers
+	Text     string    `json:"text"`           // plain-text body
+	HTML     string    `json:"html,omitempty"` // HTML body (email, Matrix formatted_body); may be empty
+	URL      string    `json:"url,omitempty"`  // link to the meeting or visit in the API; empty for digests
+	Late     bool      `json:"late,omitempty"` // due while the service was down, sent late
+	DueAt    time.Time `json:"due_at"`
 
 	// Calendar is an iCalendar object for email attachments (UID equal to
 	// the feed's), with CalendarMethod REQUEST or CANCEL; nil for none.
@@ -39,7 +39,7 @@ type Target struct {
 	Secret  string // webhook signing secret; telegram/matrix token; ntfy access token
 }
 
-// Channel delivers messages over one kind of transport.
+// Channel delivers messages; Channels does it over every transport.
 type Channel interface {
 	Send(ctx context.Context, t Target, m Message) error
 }
@@ -58,14 +58,14 @@ type SendError struct {
 }
 
 func (e *SendError) Error() string {
-	kind := "temporary"
+	class := "temporary"
 	if e.Permanent {
-		kind = "permanent"
+		class = "permanent"
 	}
 	if e.Status != 0 {
-		return fmt.Sprintf("%s failure (%d): %v", kind, e.Status, e.Err)
+		return fmt.Sprintf("%s failure (%d): %v", class, e.Status, e.Err)
 	}
-	return fmt.Sprintf("%s failure: %v", kind, e.Err)
+	return fmt.Sprintf("%s failure: %v", class, e.Err)
 }
 
 func (e *SendError) Unwrap() error { return e.Err }

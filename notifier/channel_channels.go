@@ -68,11 +68,11 @@ func NewChannels(cfg ChannelsConfig) *Channels {
 		c.now = time.Now
 	}
 	if c.http == nil {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
+		rt := http.DefaultTransport.(*http.Transport).Clone()
 		if cfg.TLS != nil {
-			transport.TLSClientConfig = cfg.TLS.Clone()
+			rt.TLSClientConfig = cfg.TLS.Clone()
 		}
-		c.http = &http.Client{Transport: transport}
+		c.http = &http.Client{Transport: rt}
 	}
 	if c.messageIDHost == "" {
 		c.messageIDHost = addressDomain(cfg.SMTP.From)
@@ -82,17 +82,19 @@ func NewChannels(cfg ChannelsConfig) *Channels {
 
 var _ Channel = (*Channels)(nil)
 
-// channelKind is one supported value of Target.Channel.
-type channelKind struct {
+// transport is how messages go out for one supported value of
+// Target.Channel.
+type transport struct {
 	send func(c *Channels, ctx context.Context, t Target, m Message) error
 	// validate checks what config check can know without sending:
 	// the field at fault ("to", "secret") and why.
 	validate func(t Target) (field string, err error)
 }
 
-// channelKinds lists every channel by its config name. Each entry's doc
-// comment, at its send function, says what `to` and `secret` mean for it.
-var channelKinds = map[string]channelKind{
+// transports lists every channel's transport by its config name. Each
+// entry's doc comment, at its send function, says what `to` and `secret`
+// mean for it.
+var transports = map[string]transport{
 	"email":      {send: (*Channels).sendEmail, validate: validateEmailTarget},
 	"slack":      {send: (*Channels).sendSlack, validate: validateEndpointTarget},
 	"mattermost": {send: (*Channels).sendMattermost, validate: validateEndpointTarget},
@@ -106,8 +108,8 @@ var channelKinds = map[string]channelKind{
 
 // ChannelNames returns the accepted values of Target.Channel, sorted.
 func ChannelNames() []string {
-	names := make([]string, 0, len(channelKinds))
-	for name := range channelKinds {
+	names := make([]string, 0, len(transports))
+	for name := range transports {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -118,23 +120,23 @@ func ChannelNames() []string {
 // permanent when retrying cannot help (an unknown channel, a malformed
 // target, a 4xx, an SMTP 5xx), temporary otherwise.
 func (c *Channels) Send(ctx context.Context, t Target, m Message) error {
-	kind, ok := channelKinds[t.Channel]
+	tr, ok := transports[t.Channel]
 	if !ok {
 		return &SendError{Permanent: true, Err: fmt.Errorf("unknown channel %q", t.Channel)}
 	}
-	if field, err := kind.validate(t); err != nil {
+	if field, err := tr.validate(t); err != nil {
 		return &SendError{Permanent: true, Err: fmt.Errorf("%s target %q: %s: %w", t.Channel, t.Name, field, err)}
 	}
-	return kind.send(c, ctx, t, m)
+	return tr.send(c, ctx, t, m)
 }
 
 // ValidateTarget checks a subscriber's channel, to and secret the way Send
 // will read them, for `chancery config check`. It returns the config key at
 // fault ("channel", "to" or "secret") with the reason.
 func ValidateTarget(t Target) (field string, err error) {
-	kind, ok := channelKinds[t.Channel]
+	tr, ok := transports[t.Channel]
 	if !ok {
 		return "channel", fmt.Errorf("unknown channel %q (want one of %s)", t.Channel, strings.Join(ChannelNames(), ", "))
 	}
-	return kind.validate(t)
+	return tr.validate(t)
 }

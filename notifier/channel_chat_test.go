@@ -225,7 +225,7 @@ func TestNtfyPublishesJSONToTheServerRoot(t *testing.T) {
 		name      string
 		topicPath string
 		secret    string
-		kind      string
+		category  string
 		late      bool
 		wantPath  string
 		wantAuth  string
@@ -240,7 +240,7 @@ func TestNtfyPublishesJSONToTheServerRoot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rcv := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"id":"x"}`)) })
 			m := testAlert()
-			m.Kind, m.Late = tc.kind, tc.late
+			m.Category, m.Late = tc.category, tc.late
 			sendTo(t, Target{Channel: "ntfy", To: rcv.URL + tc.topicPath, Secret: tc.secret}, m)
 
 			req := rcv.only(t)

@@ -27,9 +27,9 @@ type ntfyPayload struct {
 	Click    string   `json:"click,omitempty"`
 }
 
-// ntfyKinds gives each alert kind an emoji tag and a priority: a change
-// interrupts (high), a digest does not (low).
-var ntfyKinds = map[string]struct {
+// ntfyStyles gives each alert category an emoji tag and a priority: a
+// change interrupts (high), a digest does not (low).
+var ntfyStyles = map[string]struct {
 	tag      string
 	priority int
 }{
@@ -67,29 +67,29 @@ func validateNtfyTarget(t Target) (string, error) {
 }
 
 // sendNtfy publishes the alert as JSON: title, message, an emoji tag for
-// its kind (and "late" when it is), a priority, and the meeting's link as
+// its category (and "late" when it is), a priority, and the meeting's link as
 // the click action.
 func (c *Channels) sendNtfy(ctx context.Context, t Target, m Message) error {
 	root, topic, err := parseNtfy(t)
 	if err != nil {
 		return &SendError{Permanent: true, Err: fmt.Errorf("ntfy: to: %w", err)}
 	}
-	kind, ok := ntfyKinds[m.Kind]
+	style, ok := ntfyStyles[m.Category]
 	if !ok {
-		kind.priority = 3
+		style.priority = 3
 	}
 	body := ntfyPayload{
 		Topic:    topic,
 		Title:    truncateBytes(oneLine(m.Subject), ntfyTitleLimit),
 		Message:  truncateBytes(strings.TrimSpace(m.Text), ntfyMessageLimit),
-		Priority: kind.priority,
+		Priority: style.priority,
 		Click:    m.URL,
 	}
 	if body.Message == "" {
 		body.Message = body.Title // ntfy would say "triggered"
 	}
-	if kind.tag != "" {
-		body.Tags = append(body.Tags, kind.tag)
+	if style.tag != "" {
+		body.Tags = append(body.Tags, style.tag)
 	}
 	if m.Late {
 		body.Tags = append(body.Tags, "late")

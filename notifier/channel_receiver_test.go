@@ -18,13 +18,13 @@ var channelTestNow = time.Date(2022, 8, 21, 9, 0, 0, 0, time.UTC)
 // characters each service must escape.
 func testAlert() Message {
 	return Message{
-		ID:      "alt_0123456789abcdef",
-		Kind:    "reminder",
-		Subject: "Talks: Lavrov & Vulin <Moscow>",
-		Text:    "Mon 22 Aug 2022 in Moscow\nSergey Lavrov (Minister of Foreign Affairs)\nAleksandar Vulin (Minister of Internal Affairs)",
-		HTML:    "<p>Mon 22 Aug 2022 in Moscow</p>",
-		URL:     "https://chancery.example.org/api/v1/meetings/01J5",
-		DueAt:   time.Date(2022, 8, 21, 8, 0, 0, 0, time.UTC),
+		ID:       "alt_0123456789abcdef",
+		Category: "reminder",
+		Subject:  "Talks: Lavrov & Vulin <Moscow>",
+		Text:     "Mon 22 Aug 2022 in Moscow\nSergey Lavrov (Minister of Foreign Affairs)\nAleksandar Vulin (Minister of Internal Affairs)",
+		HTML:     "<p>Mon 22 Aug 2022 in Moscow</p>",
+		URL:      "https://chancery.example.org/api/v1/meetings/01J5",
+		DueAt:    time.Date(2022, 8, 21, 8, 0, 0, 0, time.UTC),
 	}
 }
 

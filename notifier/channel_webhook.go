@@ -27,13 +27,13 @@ type webhookEvent struct {
 // webhookData is the data member when the alert carries no structured
 // Message.Data of its own.
 type webhookData struct {
-	ID      string `json:"id"`
-	Kind    string `json:"kind"`
-	Subject string `json:"subject"`
-	Text    string `json:"text"`
-	URL     string `json:"url,omitempty"`
-	Late    bool   `json:"late"`
-	DueAt   string `json:"due_at,omitempty"`
+	ID       string `json:"id"`
+	Category string `json:"kind"` // the wire name is historical
+	Subject  string `json:"subject"`
+	Text     string `json:"text"`
+	URL      string `json:"url,omitempty"`
+	Late     bool   `json:"late"`
+	DueAt    string `json:"due_at,omitempty"`
 }
 
 // webhookKey decodes a Standard Webhooks secret: "whsec_" and the base64
@@ -84,7 +84,7 @@ func (c *Channels) sendWebhook(ctx context.Context, t Target, m Message) error {
 		}
 	}
 	body := encodePayload(webhookEvent{
-		Type:      "alert." + m.Kind,
+		Type:      "alert." + m.Category,
 		Timestamp: c.occurredAt(m).UTC().Format(time.RFC3339),
 		Data:      webhookPayloadData(m),
 	})
@@ -114,7 +114,7 @@ func webhookPayloadData(m Message) json.RawMessage {
 	if len(m.Data) > 0 && json.Valid(m.Data) {
 		return m.Data
 	}
-	d := webhookData{ID: m.ID, Kind: m.Kind, Subject: oneLine(m.Subject), Text: m.Text, URL: m.URL, Late: m.Late}
+	d := webhookData{ID: m.ID, Category: m.Category, Subject: oneLine(m.Subject), Text: m.Text, URL: m.URL, Late: m.Late}
 	if !m.DueAt.IsZero() {
 		d.DueAt = m.DueAt.UTC().Format(time.RFC3339)
 	}

@@ -14,7 +14,8 @@ type Metrics struct {
 	latency        *prometheus.HistogramVec
 }
 
-// NewMetrics registers the notifier's metrics with reg.
+// NewMetrics registers the notifier's metrics with reg. The label "kind"
+// is the alert category: the label name is historical (dashboards use it).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		queuedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -35,18 +36,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) queued(kind string) {
+func (m *Metrics) queued(category string) {
 	if m != nil {
-		m.queuedTotal.WithLabelValues(kind).Inc()
+		m.queuedTotal.WithLabelValues(category).Inc()
 	}
 }
 
-func (m *Metrics) delivered(channel, kind, outcome string, due, now time.Time) {
+func (m *Metrics) delivered(channel, category, outcome string, due, now time.Time) {
 	if m == nil {
 		return
 	}
-	m.deliveredTotal.WithLabelValues(channel, kind, outcome).Inc()
+	m.deliveredTotal.WithLabelValues(channel, category, outcome).Inc()
 	if outcome == StatusSent && !due.IsZero() {
-		m.latency.WithLabelValues(channel, kind).Observe(max(now.Sub(due).Seconds(), 0))
+		m.latency.WithLabelValues(channel, category).Observe(max(now.Sub(due).Seconds(), 0))
 	}
 }

@@ -71,11 +71,11 @@ type Deps struct {
 
 // Notifier finds due alerts and delivers them.
 type Notifier struct {
-	cfg   Config
-	deps  Deps
-	queue *Queue
-	log   *slog.Logger
-	subs  map[string]*Subscriber
+	cfg    Config
+	deps   Deps
+	queue  *Queue
+	logger *slog.Logger
+	subs   map[string]*Subscriber
 
 	mu     sync.Mutex
 	queued map[string]time.Time // alert ids this process has seen queued, until the engagement starts
@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, deps: deps, queue: q, log: deps.Logger, subs: map[string]*Subscriber{}, queued: map[string]time.Time{}}
+	n := &Notifier{cfg: cfg, deps: deps, queue: q, logger: deps.Logger, subs: map[string]*Subscriber{}, queued: map[string]time.Time{}}
 	for i := range cfg.Subscribers {
 		s := &cfg.Subscribers[i]
 		if s.Zone == nil {
@@ -140,12 +140,12 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.cron = newCron(n.log)
+	n.cron = newCron(n.logger)
 	if _, err := n.cron.AddFunc(n.cfg.Sweep, func() { n.sweepAndArm(ctx) }); err != nil {
 		return fmt.Errorf("notifier.sweep: %w", err)
 	}
 	for _, s := range n.cfg.Subscribers {
-		if !s.Wants(KindDigest) {
+		if !s.Wants(CategoryDigest) {
 			continue
 		}
 		sched, err := ParseDaily(n.cfg.Digest, s.Zone)
@@ -154,7 +154,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 		}
 		n.cron.Schedule(sched, cron.FuncJob(func() {
 			if _, err := n.Digest(ctx, s.Name, n.deps.Now()); err != nil {
-				n.log.Error("digest failed", "subscriber", s.Name, "err", err)
+				n.logger.Error("digest failed", "subscriber", s.Name, "err", err)
 			}
 		}))
 	}
@@ -162,7 +162,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 	n.done.Go(func() { n.listen(ctx, changes) })
 	n.done.Go(func() {
 		if err := n.queue.Work(ctx, n.cfg.Workers, Sender{Send: n.send, Check: n.check, Outcome: n.outcome}); err != nil {
-			n.log.Error("delivery workers stopped", "err", err)
+			n.logger.Error("delivery workers stopped", "err", err)
 		}
 	})
 	// A first sweep at once: reminders that fell due while we were down.
@@ -182,7 +182,7 @@ func (n *Notifier) sweepAndArm(ctx context.Context) {
 	now := n.deps.Now()
 	if _, err := n.Sweep(ctx, now); err != nil {
 		if ctx.Err() == nil {
-			n.log.Error("sweep failed", "err", err)
+			n.logger.Error("sweep failed", "err", err)
 		}
 		return
 	}
@@ -254,7 +254,7 @@ func (n *Notifier) Sweep(ctx context.Context, now time.Time) (int, error) {
 			continue
 		}
 		for _, sub := range n.cfg.Subscribers {
-			if !sub.Wants(KindReminder) || !sub.Filter.Matches(e) {
+			if !sub.Wants(CategoryReminder) || !sub.Filter.Matches(e) {
 				continue
 			}
 			// Only the latest reminder due: after downtime, one late
@@ -289,7 +289,7 @@ const lateAfter = 5 * time.Minute
 
 // remind queues one reminder, once.
 func (n *Notifier) remind(ctx context.Context, e *Engagement, sub *Subscriber, r reminder, now time.Time) (bool, error) {
-	id := alertID(KindReminder, sub.Name, e.ID, e.Sequence, e.StartUTC.Unix(), r.Rule)
+	id := alertID(CategoryReminder, sub.Name, e.ID, e.Sequence, e.StartUTC.Unix(), r.Rule)
 	if n.seen(id) {
 		return false, nil
 	}
@@ -298,13 +298,13 @@ func (n *Notifier) remind(ctx context.Context, e *Engagement, sub *Subscriber, r
 		return false, nil // held by quiet hours past the start: nothing to remind of
 	}
 	late := now.Sub(release) > lateAfter
-	a := Alert{ID: id, Kind: KindReminder, Rule: r.Rule, Subscriber: sub.Name, AggregateID: e.ID,
+	a := Alert{ID: id, Category: CategoryReminder, Rule: r.Rule, Subscriber: sub.Name, AggregateID: e.ID,
 		Sequence: e.Sequence, StartUTC: e.StartUTC, DueAt: r.At}
 	if release.After(now) {
 		a.NotBefore = release
 	}
 	v := engagementView(e, sub, n.cfg.BaseURL)
-	v.Kind, v.Late = KindReminder, late
+	v.Category, v.Late = CategoryReminder, late
 	v.Lead = leadPhrase(r.Rule, e.StartUTC, r.At)
 	v.DueLocal = r.At.In(sub.Zone).Format("Mon 2 Jan 15:04 MST")
 	msg, err := n.message(a, v, &alertData{Engagement: e})
@@ -321,21 +321,21 @@ func (n *Notifier) remind(ctx context.Context, e *Engagement, sub *Subscriber, r
 	}
 	n.remember(id, e.StartUTC)
 	if queued {
-		n.deps.Metrics.queued(KindReminder)
-		n.log.Info("reminder queued", "alert", id, "subscriber", sub.Name, "engagement", e.ID, "rule", r.Rule, "late", late)
+		n.deps.Metrics.queued(CategoryReminder)
+		n.logger.Info("reminder queued", "alert", id, "subscriber", sub.Name, "engagement", e.ID, "rule", r.Rule, "late", late)
 	}
 	return queued, nil
 }
 
 // message renders an alert's message.
 func (n *Notifier) message(a Alert, v view, data *alertData) (Message, error) {
-	subject, text, html, err := n.cfg.Templates.render(a.Kind, v)
+	subject, text, html, err := n.cfg.Templates.render(a.Category, v)
 	if err != nil {
 		return Message{}, err
 	}
-	data.Kind, data.Rule, data.Subscriber, data.Late, data.DueAt, data.URL = a.Kind, a.Rule, a.Subscriber, v.Late, a.DueAt, v.Link
+	data.Category, data.Rule, data.Subscriber, data.Late, data.DueAt, data.URL = a.Category, a.Rule, a.Subscriber, v.Late, a.DueAt, v.Link
 	return Message{
-		ID: a.ID, Kind: a.Kind, Subject: subject, Text: text, HTML: html, URL: v.Link,
+		ID: a.ID, Category: a.Category, Subject: subject, Text: text, HTML: html, URL: v.Link,
 		Late: v.Late, DueAt: a.DueAt, Data: mustJSON(data),
 	}, nil
 }
@@ -382,7 +382,7 @@ func (n *Notifier) Digest(ctx context.Context, subscriber string, now time.Time)
 	if err != nil {
 		return false, fmt.Errorf("digest: %w", err)
 	}
-	v := view{Kind: KindDigest, Period: local.Format("Mon 2 Jan") + " – " + endDay.AddDate(0, 0, -1).Format("Mon 2 Jan 2006")}
+	v := view{Category: CategoryDigest, Period: local.Format("Mon 2 Jan") + " – " + endDay.AddDate(0, 0, -1).Format("Mon 2 Jan 2006")}
 	data := &alertData{}
 	for i := range items {
 		e := &items[i]
@@ -396,7 +396,7 @@ func (n *Notifier) Digest(ctx context.Context, subscriber string, now time.Time)
 	if len(v.Items) == 0 {
 		return false, nil
 	}
-	a := Alert{ID: alertID(KindDigest, sub.Name, local.Format(events.DateLayout)), Kind: KindDigest, Rule: KindDigest, Subscriber: sub.Name, DueAt: now}
+	a := Alert{ID: alertID(CategoryDigest, sub.Name, local.Format(events.DateLayout)), Category: CategoryDigest, Rule: CategoryDigest, Subscriber: sub.Name, DueAt: now}
 	if release := sub.Quiet.Release(now, sub.Zone); release.After(now) {
 		a.NotBefore = release
 	}
@@ -405,8 +405,8 @@ func (n *Notifier) Digest(ctx context.Context, subscriber string, now time.Time)
 	}
 	queued, err := n.queue.Enqueue(ctx, a)
 	if queued {
-		n.deps.Metrics.queued(KindDigest)
-		n.log.Info("digest queued", "alert", a.ID, "subscriber", sub.Name, "engagements", len(v.Items))
+		n.deps.Metrics.queued(CategoryDigest)
+		n.logger.Info("digest queued", "alert", a.ID, "subscriber", sub.Name, "engagements", len(v.Items))
 	}
 	return queued, err
 }
@@ -484,19 +484,19 @@ func (n *Notifier) listen(ctx context.Context, c jetstream.Consumer) {
 	cc, err := c.Consume(func(m jetstream.Msg) {
 		var env events.Envelope
 		if err := json.Unmarshal(m.Data(), &env); err != nil {
-			n.log.Error("undecodable event skipped by the notifier", "err", err)
+			n.logger.Error("undecodable event skipped by the notifier", "err", err)
 			m.Term()
 			return
 		}
 		if err := n.Changed(ctx, env); err != nil {
-			n.log.Error("change alert failed; will retry", "event", env.ID, "err", err)
+			n.logger.Error("change alert failed; will retry", "event", env.ID, "err", err)
 			m.NakWithDelay(5 * time.Second)
 			return
 		}
 		m.Ack()
 	}, events.PullOptions(500)...)
 	if err != nil {
-		n.log.Error("change listener stopped", "err", err)
+		n.logger.Error("change listener stopped", "err", err)
 		return
 	}
 	<-ctx.Done()
@@ -518,13 +518,13 @@ func (n *Notifier) Changed(ctx context.Context, env events.Envelope) error {
 		return nil
 	}
 	for _, sub := range n.cfg.Subscribers {
-		if !sub.Wants(KindChange) || !(sub.Filter.Matches(before) || sub.Filter.Matches(after)) {
+		if !sub.Wants(CategoryChange) || !(sub.Filter.Matches(before) || sub.Filter.Matches(after)) {
 			continue
 		}
-		a := Alert{ID: alertID(KindChange, sub.Name, env.AggregateID, env.Version), Kind: KindChange, Rule: rule,
+		a := Alert{ID: alertID(CategoryChange, sub.Name, env.AggregateID, env.Version), Category: CategoryChange, Rule: rule,
 			Subscriber: sub.Name, AggregateID: env.AggregateID, DueAt: env.RecordedAt}
 		v := engagementView(after, &sub, n.cfg.BaseURL)
-		v.Kind, v.ChangeLabel, v.Changes = KindChange, changeLabel(rule), changes
+		v.Category, v.ChangeLabel, v.Changes = CategoryChange, changeLabel(rule), changes
 		msg, err := n.message(a, v, &alertData{Engagement: after, Changes: changes})
 		if err != nil {
 			return err
@@ -538,8 +538,8 @@ func (n *Notifier) Changed(ctx context.Context, env events.Envelope) error {
 			return err
 		}
 		if queued {
-			n.deps.Metrics.queued(KindChange)
-			n.log.Info("change alert queued", "alert", a.ID, "subscriber", sub.Name, "engagement", env.AggregateID, "rule", rule)
+			n.deps.Metrics.queued(CategoryChange)
+			n.logger.Info("change alert queued", "alert", a.ID, "subscriber", sub.Name, "engagement", env.AggregateID, "rule", rule)
 		}
 	}
 	return nil
@@ -606,7 +606,7 @@ func (n *Notifier) check(ctx context.Context, a Alert) (string, error) {
 	if _, ok := n.subs[a.Subscriber]; !ok {
 		return "subscriber " + a.Subscriber + " is no longer configured", nil
 	}
-	if a.Kind != KindReminder {
+	if a.Category != CategoryReminder {
 		return "", nil
 	}
 	e, err := n.current(ctx, a.AggregateID)
@@ -639,5 +639,5 @@ func (n *Notifier) outcome(a Alert, status string, err error) {
 	if sub, ok := n.subs[a.Subscriber]; ok {
 		channel = sub.Channel
 	}
-	n.deps.Metrics.delivered(channel, a.Kind, status, a.DueAt, n.deps.Now())
+	n.deps.Metrics.delivered(channel, a.Category, status, a.DueAt, n.deps.Now())
 }

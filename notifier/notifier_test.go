@@ -38,7 +38,7 @@ type hookReceiver struct {
 type webhookBody struct {
 	Type string `json:"type"`
 	Data struct {
-		Kind       string      `json:"kind"`
+		Category   string      `json:"kind"` // the wire name is historical
 		Rule       string      `json:"rule"`
 		Subscriber string      `json:"subscriber"`
 		Late       bool        `json:"late"`
@@ -121,13 +121,13 @@ func (r *hookReceiver) waitFor(t *testing.T, n int) []webhookBody {
 // world is one embedded NATS with the event log, a read model and a
 // projector, and a clock.
 type world struct {
-	t     testing.TB
-	srv   *natstest.Server
-	log   *events.Log
-	db    *projections.DB
-	proj  *projections.Projector
-	clock *clock.Clock
-	ctx   context.Context
+	t      testing.TB
+	srv    *natstest.Server
+	events *events.Log
+	db     *projections.DB
+	proj   *projections.Projector
+	clock  *clock.Clock
+	ctx    context.Context
 }
 
 func newWorld(t testing.TB, now time.Time) *world {
@@ -136,7 +136,7 @@ func newWorld(t testing.TB, now time.Time) *world {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	c := clock.New(now)
-	log, err := events.OpenLog(ctx, srv.JS, events.LogConfig{Now: c.Now})
+	l, err := events.OpenLog(ctx, srv.JS, events.LogConfig{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,18 +145,18 @@ func newWorld(t testing.TB, now time.Time) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	proj, err := projections.NewProjector(ctx, db, srv.JS, log.Stream(), nil)
+	proj, err := projections.NewProjector(ctx, db, srv.JS, l.Stream(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, srv: srv, log: log, db: db, proj: proj, clock: c, ctx: ctx}
+	return &world{t: t, srv: srv, events: l, db: db, proj: proj, clock: c, ctx: ctx}
 }
 
 // do executes a meeting command, waits for the read model, and returns the
 // recorded event.
 func (w *world) do(id string, cmd any) events.Envelope {
 	w.t.Helper()
-	_, res, err := events.Execute[events.Meeting](w.ctx, w.log, id, cmd, events.Meta{Actor: "test"})
+	_, res, err := events.Execute[events.Meeting](w.ctx, w.events, id, cmd, events.Meta{Actor: "test"})
 	if err != nil {
 		w.t.Fatalf("%T: %v", cmd, err)
 	}
@@ -183,7 +183,7 @@ func (w *world) notifier(rcv *hookReceiver, subs []Subscriber, tweak ...func(*Co
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{}), Now: w.clock.Now})
+	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.events, JS: w.srv.JS, Channel: NewChannels(ChannelsConfig{}), Now: w.clock.Now})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 	sweep(start.Add(-24*time.Hour), 1)
 	sweep(start.Add(-24*time.Hour+30*time.Second), 0) // once, however many sweeps
 	got := rcv.waitFor(t, 1)
-	if d := got[0].Data; d.Kind != KindReminder || d.Rule != "24h" || d.Late || d.Engagement.ID != id {
+	if d := got[0].Data; d.Category != CategoryReminder || d.Rule != "24h" || d.Late || d.Engagement.ID != id {
 		t.Errorf("first alert = %+v, want the on-time 24h reminder of %s", d, id)
 	}
 	sweep(start.Add(-61*time.Minute), 0)
@@ -303,7 +303,7 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 	}
 	got = rcv.waitFor(t, 2)
 	change := got[1].Data
-	if change.Kind != KindChange || change.Rule != "rescheduled" || len(change.Changes) != 1 || change.Changes[0].Field != "when" ||
+	if change.Category != CategoryChange || change.Rule != "rescheduled" || len(change.Changes) != 1 || change.Changes[0].Field != "when" ||
 		!strings.Contains(change.Changes[0].Old, "10 Dec") || !strings.Contains(change.Changes[0].New, "11 Dec") {
 		t.Errorf("change alert = %+v, want one 'when' change from 10 to 11 Dec", change)
 	}
@@ -459,7 +459,7 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 	const meetings = 200
 	var last uint64
 	for range meetings {
-		_, res, err := events.Execute[events.Meeting](w.ctx, w.log, events.NewMeetingID(w.clock.Now()),
+		_, res, err := events.Execute[events.Meeting](w.ctx, w.events, events.NewMeetingID(w.clock.Now()),
 			timedTalks("2026-12-10"), events.Meta{Actor: "test", Fresh: true})
 		if err != nil {
 			t.Fatal(err)
@@ -688,8 +688,8 @@ func TestDigestOfTheNextSevenDaysOnceADayAndNotWhenEmpty(t *testing.T) {
 	w := newWorld(t, time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC))
 	rcv := newHookReceiver(t)
 	n := w.notifier(rcv, []Subscriber{
-		{Target: Target{Name: "belgrade-desk"}, Zone: bg, Alerts: []string{KindDigest}, Filter: Filter{Countries: []string{"RS"}}},
-		{Target: Target{Name: "paris-desk"}, Zone: bg, Alerts: []string{KindDigest}, Filter: Filter{Countries: []string{"FR"}}},
+		{Target: Target{Name: "belgrade-desk"}, Zone: bg, Alerts: []string{CategoryDigest}, Filter: Filter{Countries: []string{"RS"}}},
+		{Target: Target{Name: "paris-desk"}, Zone: bg, Alerts: []string{CategoryDigest}, Filter: Filter{Countries: []string{"FR"}}},
 	})
 	work(t, n)
 	in := events.NewMeetingID(w.clock.Now())
@@ -759,8 +759,8 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := rcv.waitFor(t, 1)
-	if got[0].Data.Kind != KindChange {
-		t.Fatalf("first alert is a %s, want the change (reminders wait for quiet hours to end)", got[0].Data.Kind)
+	if got[0].Data.Category != CategoryChange {
+		t.Fatalf("first alert is a %s, want the change (reminders wait for quiet hours to end)", got[0].Data.Category)
 	}
 	time.Sleep(300 * time.Millisecond)
 	if rcv.count() != 1 {
@@ -774,7 +774,7 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 		t.Fatalf("Sweep after quiet hours = %d, %v; want the reminder of the new sequence", got, err)
 	}
 	got = rcv.waitFor(t, 2)
-	if got[1].Data.Kind != KindReminder || got[1].Data.Late {
+	if got[1].Data.Category != CategoryReminder || got[1].Data.Late {
 		t.Errorf("second alert = %+v, want the reminder, not marked late (it was held)", got[1].Data)
 	}
 }
@@ -791,7 +791,7 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 		Queue:       QueueConfig{AckWait: time.Second, Backoff: []time.Duration{50 * time.Millisecond}},
 		Invites:     Invites{Organizer: "chancery@example.org"},
 	}
-	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.log, JS: w.srv.JS, Now: w.clock.Now, Channel: emailChannels(srv, roots, "starttls", "", "")})
+	n, err := New(w.ctx, cfg, Deps{DB: w.db, Log: w.events, JS: w.srv.JS, Now: w.clock.Now, Channel: emailChannels(srv, roots, "starttls", "", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

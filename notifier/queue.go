@@ -53,7 +53,7 @@ const (
 // Alert is one due alert for one subscriber.
 type Alert struct {
 	ID          string    `json:"id"`
-	Kind        string    `json:"kind"` // reminder | change | digest
+	Category    string    `json:"kind"` // reminder | change | digest; the wire name is historical
 	Rule        string    `json:"rule"` // 24h, 1h, day-before, rescheduled, ..., digest
 	Subscriber  string    `json:"subscriber"`
 	AggregateID string    `json:"aggregate_id,omitempty"`
@@ -125,7 +125,7 @@ type Queue struct {
 	kv     jetstream.KeyValue
 	cfg    QueueConfig
 	owner  string // this process, in claims
-	log    *slog.Logger
+	logger *slog.Logger
 
 	// beforeAck, when set, runs after a send and before its ack; an error
 	// abandons the message as a crash would. Tests kill workers with it.
@@ -177,7 +177,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, cfg QueueConfig, log
 	}); err != nil {
 		return nil, fmt.Errorf("open consumer %s: %w", deliverName, err)
 	}
-	return &Queue{js: js, stream: stream, kv: kv, cfg: cfg, owner: nuid.Next(), log: logger}, nil
+	return &Queue{js: js, stream: stream, kv: kv, cfg: cfg, owner: nuid.Next(), logger: logger}, nil
 }
 
 // Enqueue queues an alert unless one with its id was queued before. It
@@ -216,7 +216,7 @@ func (q *Queue) publish(ctx context.Context, a Alert, msgID string) error {
 	if err != nil {
 		return err
 	}
-	m := nats.NewMsg("chancery.alerts." + a.Kind)
+	m := nats.NewMsg("chancery.alerts." + a.Category)
 	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
 	if _, err := q.js.PublishMsg(ctx, m); err != nil {
@@ -356,7 +356,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 	defer m.release()
 	var a Alert
 	if err := json.Unmarshal(m.Data(), &a); err != nil {
-		q.log.Error("undecodable alert dropped", "err", err)
+		q.logger.Error("undecodable alert dropped", "err", err)
 		m.Term()
 		return
 	}
@@ -367,10 +367,11 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 		return
 	}
 	defer q.inflight.Delete(a.ID)
-	log := q.log.With("alert", a.ID, "kind", a.Kind, "subscriber", a.Subscriber)
+	// The log key "kind" is historical: operators' queries use it.
+	logger := q.logger.With("alert", a.ID, "kind", a.Category, "subscriber", a.Subscriber)
 	meta, err := m.Metadata()
 	if err != nil {
-		log.Error("alert message without metadata dropped", "err", err)
+		logger.Error("alert message without metadata dropped", "err", err)
 		m.Term()
 		return
 	}
@@ -383,7 +384,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 		rev, err = q.kv.Create(ctx, a.ID, data)
 	}
 	if err != nil {
-		log.Warn("delivery record unavailable; will retry", "err", err)
+		logger.Warn("delivery record unavailable; will retry", "err", err)
 		m.NakWithDelay(time.Second)
 		return
 	}
@@ -408,7 +409,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 			}
 			return
 		}
-		log.Warn("taking over an alert whose worker stopped", "owner", d.Owner, "attempts", d.Attempts)
+		logger.Warn("taking over an alert whose worker stopped", "owner", d.Owner, "attempts", d.Attempts)
 	}
 	if wait := a.NotBefore.Sub(q.cfg.Now()); wait > 0 {
 		m.NakWithDelay(min(wait, q.cfg.MaxHold)) // quiet hours
@@ -417,7 +418,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 	if s.Check != nil {
 		reason, err := s.Check(ctx, a)
 		if err != nil {
-			log.Warn("alert check failed; will retry", "err", err)
+			logger.Warn("alert check failed; will retry", "err", err)
 			m.NakWithDelay(time.Second)
 			return
 		}
@@ -427,7 +428,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 				m.NakWithDelay(time.Second)
 				return
 			}
-			log.Info("alert skipped", "reason", reason)
+			logger.Info("alert skipped", "reason", reason)
 			q.outcome(s, a, StatusSkipped, nil)
 			m.Ack()
 			return
@@ -439,7 +440,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 		// Somebody else moved it, perhaps claiming it with this very
 		// message: settling it here would settle theirs. It comes back
 		// after AckWait if nobody does.
-		log.Info("alert claimed elsewhere", "err", err)
+		logger.Info("alert claimed elsewhere", "err", err)
 		return
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
@@ -457,10 +458,10 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, s Sender) {
 	if lost {
 		// Taken for stopped, and taken over: the new holder records the
 		// outcome and settles the message.
-		log.Warn("claim lost while sending", "err", sendErr)
+		logger.Warn("claim lost while sending", "err", sendErr)
 		return
 	}
-	q.settle(ctx, m, s, log, d, rev, sendErr)
+	q.settle(ctx, m, s, logger, d, rev, sendErr)
 }
 
 // repeater runs a function every period on its own goroutine until the
@@ -517,7 +518,7 @@ func (q *Queue) lease(ctx context.Context, d Delivery, rev uint64, lostFn func()
 			lostFn()
 			return false
 		default:
-			q.log.Warn("claim not refreshed; will try again", "alert", d.ID, "err", err)
+			q.logger.Warn("claim not refreshed; will try again", "alert", d.ID, "err", err)
 		}
 		return true
 	})
@@ -569,7 +570,7 @@ func (h *heldMsg) Term() error {
 }
 
 // settle records the outcome of a send and acks, retries or gives up.
-func (q *Queue) settle(ctx context.Context, m jetstream.Msg, s Sender, log *slog.Logger, d Delivery, rev uint64, sendErr error) {
+func (q *Queue) settle(ctx context.Context, m jetstream.Msg, s Sender, logger *slog.Logger, d Delivery, rev uint64, sendErr error) {
 	var se *SendError
 	errors.As(sendErr, &se)
 	switch {
@@ -583,23 +584,23 @@ func (q *Queue) settle(ctx context.Context, m jetstream.Msg, s Sender, log *slog
 	if _, err := q.update(ctx, &d, rev); err != nil {
 		// The outcome could not be recorded: the message comes back after
 		// AckWait and the record still says sending (at least once).
-		log.Error("delivery outcome not recorded", "status", d.Status, "err", err)
+		logger.Error("delivery outcome not recorded", "status", d.Status, "err", err)
 		return
 	}
 	q.outcome(s, d.Alert, d.Status, sendErr)
 	switch d.Status {
 	case StatusSent:
-		log.Info("alert delivered", "attempts", d.Attempts, "late", d.Message.Late)
+		logger.Info("alert delivered", "attempts", d.Attempts, "late", d.Message.Late)
 		m.Ack()
 	case StatusFailed:
-		log.Error("alert failed: dead letter", "attempts", d.Attempts, "err", sendErr)
+		logger.Error("alert failed: dead letter", "attempts", d.Attempts, "err", sendErr)
 		m.Term()
 	default:
 		delay := q.cfg.Backoff[min(d.Attempts, len(q.cfg.Backoff))-1]
 		if se != nil && se.RetryAfter > delay {
 			delay = se.RetryAfter
 		}
-		log.Warn("alert not delivered; will retry", "attempts", d.Attempts, "in", delay, "err", sendErr)
+		logger.Warn("alert not delivered; will retry", "attempts", d.Attempts, "in", delay, "err", sendErr)
 		m.NakWithDelay(delay)
 	}
 }

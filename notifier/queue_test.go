@@ -22,7 +22,7 @@ func TestAnAlertClaimedButNotPublishedIsSentWhenItsChangeComesBack(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Alert{ID: "change-desk-mtg-2", Kind: KindChange, Rule: "rescheduled", Subscriber: "desk", DueAt: time.Now().UTC(),
+	a := Alert{ID: "change-desk-mtg-2", Category: CategoryChange, Rule: "rescheduled", Subscriber: "desk", DueAt: time.Now().UTC(),
 		Message: Message{Subject: "Talks rescheduled", Text: "moved"}}
 	// The first attempt claimed the alert and died before publishing it.
 	now := time.Now().UTC()

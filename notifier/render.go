@@ -19,8 +19,9 @@ import (
 //go:embed templates/*.txt templates/*.html
 var defaultTemplates embed.FS
 
-// kinds each have a text template (with a "subject" block) and an HTML one.
-var templateKinds = []string{KindReminder, KindChange, KindDigest}
+// Each alert category has a text template (with a "subject" block) and an
+// HTML one, named for it.
+var templateCategories = []string{CategoryReminder, CategoryChange, CategoryDigest}
 
 // Templates render alerts: text/template for subject and text, and
 // html/template (which escapes every value) for HTML.
@@ -46,35 +47,35 @@ func LoadTemplates(dir string) (*Templates, error) {
 		b, err := fs.ReadFile(defaultTemplates, "templates/"+name)
 		return "built-in " + name, b, err
 	}
-	for _, kind := range templateKinds {
-		src, body, err := read(kind + ".txt")
+	for _, category := range templateCategories {
+		src, body, err := read(category + ".txt")
 		if err != nil {
 			return nil, err
 		}
-		tt, err := texttemplate.New(kind).Option("missingkey=error").Parse(string(body))
+		tt, err := texttemplate.New(category).Option("missingkey=error").Parse(string(body))
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", src, err)
 		}
 		if tt.Lookup("subject") == nil {
 			return nil, fmt.Errorf("template %s: no {{define \"subject\"}} block", src)
 		}
-		t.text[kind] = tt
-		src, body, err = read(kind + ".html")
+		t.text[category] = tt
+		src, body, err = read(category + ".html")
 		if err != nil {
 			return nil, err
 		}
-		ht, err := htmltemplate.New(kind).Option("missingkey=error").Parse(string(body))
+		ht, err := htmltemplate.New(category).Option("missingkey=error").Parse(string(body))
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", src, err)
 		}
-		t.html[kind] = ht
+		t.html[category] = ht
 	}
 	return t, nil
 }
 
 // view is what templates see.
 type view struct {
-	Kind        string
+	Category    string
 	Late        bool
 	Title       string
 	Status      string // empty when it goes ahead as planned
@@ -91,25 +92,29 @@ type view struct {
 	Items       []digestItem
 }
 
+// Kind is the category under the name templates have always used for it:
+// operators' own templates may say {{.Kind}}.
+func (v view) Kind() string { return v.Category }
+
 type digestItem struct {
 	When, Title, Status, Place, Link string
 }
 
-// render runs kind's templates on v.
-func (t *Templates) render(kind string, v view) (subject, text, html string, err error) {
+// render runs category's templates on v.
+func (t *Templates) render(category string, v view) (subject, text, html string, err error) {
 	var b bytes.Buffer
-	if err := t.text[kind].ExecuteTemplate(&b, "subject", v); err != nil {
-		return "", "", "", fmt.Errorf("%s subject: %w", kind, err)
+	if err := t.text[category].ExecuteTemplate(&b, "subject", v); err != nil {
+		return "", "", "", fmt.Errorf("%s subject: %w", category, err)
 	}
 	subject = strings.Join(strings.Fields(b.String()), " ") // one line, always
 	b.Reset()
-	if err := t.text[kind].Execute(&b, v); err != nil {
-		return "", "", "", fmt.Errorf("%s text: %w", kind, err)
+	if err := t.text[category].Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("%s text: %w", category, err)
 	}
 	text = b.String()
 	b.Reset()
-	if err := t.html[kind].Execute(&b, v); err != nil {
-		return "", "", "", fmt.Errorf("%s html: %w", kind, err)
+	if err := t.html[category].Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("%s html: %w", category, err)
 	}
 	return subject, text, b.String(), nil
 }
@@ -163,7 +168,7 @@ func plural(n int) string {
 
 // alertData is the machine-readable alert (the webhook's data).
 type alertData struct {
-	Kind        string      `json:"kind"`
+	Category    string      `json:"kind"` // the wire name is historical
 	Rule        string      `json:"rule"`
 	Subscriber  string      `json:"subscriber"`
 	Late        bool        `json:"late,omitempty"`

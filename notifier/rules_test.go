@@ -177,8 +177,8 @@ func TestTemplatesRenderAndEscape(t *testing.T) {
 	}
 	sub := &Subscriber{Zone: belgrade(t)}
 	v := engagementView(e, sub, "https://chancery.example.org/")
-	v.Kind, v.Lead = KindReminder, leadPhrase("24h", e.StartUTC, e.StartUTC.Add(-24*time.Hour))
-	subject, text, html, err := tpl.render(KindReminder, v)
+	v.Category, v.Lead = CategoryReminder, leadPhrase("24h", e.StartUTC, e.StartUTC.Add(-24*time.Hour))
+	subject, text, html, err := tpl.render(CategoryReminder, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,12 +205,31 @@ func TestTemplatesRenderAndEscape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if subject, text, _, err := custom.render(KindReminder, v); err != nil || subject != "R: Talks <b>&</b> Bcc: x@example.org" || text != v.WhenLocal {
+	if subject, text, _, err := custom.render(CategoryReminder, v); err != nil || subject != "R: Talks <b>&</b> Bcc: x@example.org" || text != v.WhenLocal {
 		t.Errorf("operator template = %q, %q, %v", subject, text, err)
 	}
 	writeFile(t, dir+"/change.txt", `no subject block`)
 	if _, err := LoadTemplates(dir); err == nil || !contains(err.Error(), "change.txt") {
 		t.Errorf("template without a subject block: %v, want an error naming the file", err)
+	}
+}
+
+// Operators' templates written before alert kinds became categories read
+// the category as .Kind; they must render as they did.
+func TestOperatorTemplatesReadTheCategoryAsKind(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/change.txt", `{{define "subject"}}[{{.Kind}}] {{.Title}}{{end}}{{.Kind}}`)
+	writeFile(t, dir+"/change.html", `<p>{{.Kind}}</p>`)
+	tpl, err := LoadTemplates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, text, html, err := tpl.render(CategoryChange, view{Category: CategoryChange, Title: "Talks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != "[change] Talks" || text != "change" || html != "<p>change</p>" {
+		t.Errorf("render = %q, %q, %q; want the category where the template says .Kind", subject, text, html)
 	}
 }
 

@@ -9,11 +9,11 @@ import (
 	"github.com/chancery/chancery/events"
 )
 
-// Alert kinds, as subscribers list them in alerts:.
+// Alert categories, as subscribers list them in alerts:.
 const (
-	KindReminder = "reminder"
-	KindDigest   = "digest"
-	KindChange   = "change"
+	CategoryReminder = "reminder"
+	CategoryDigest   = "digest"
+	CategoryChange   = "change"
 )
 
 // Subscriber is someone who receives alerts.
@@ -25,9 +25,9 @@ type Subscriber struct {
 	Quiet  *QuietHours // nil: none
 }
 
-// Wants reports whether the subscriber takes alerts of kind.
-func (s *Subscriber) Wants(kind string) bool {
-	return len(s.Alerts) == 0 || slices.Contains(s.Alerts, kind)
+// Wants reports whether the subscriber takes alerts of category.
+func (s *Subscriber) Wants(category string) bool {
+	return len(s.Alerts) == 0 || slices.Contains(s.Alerts, category)
 }
 
 // Filter selects the engagements a subscriber follows. Empty lists do not

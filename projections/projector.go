@@ -29,7 +29,7 @@ type Projector struct {
 	db     *DB
 	js     jetstream.JetStream
 	stream string
-	log    *slog.Logger
+	logger *slog.Logger
 
 	// applyMu is held while a batch is applied; Rebuild holds it to swap
 	// the read model between two batches.
@@ -52,7 +52,7 @@ func NewProjector(ctx context.Context, db *DB, js jetstream.JetStream, stream st
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Projector{db: db, js: js, stream: stream, log: logger, pos: pos, changed: make(chan struct{})}, nil
+	return &Projector{db: db, js: js, stream: stream, logger: logger, pos: pos, changed: make(chan struct{})}, nil
 }
 
 // Position returns the stream sequence of the last event applied.
@@ -148,7 +148,7 @@ const transientPause = 2 * time.Second
 func (p *Projector) Run(ctx context.Context) error {
 	err := p.run(ctx)
 	if err != nil {
-		p.log.Error("projector stopped", "position", p.Position(), "err", err)
+		p.logger.Error("projector stopped", "position", p.Position(), "err", err)
 		p.advance(0, err)
 	}
 	return err
@@ -205,7 +205,7 @@ func (p *Projector) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("projector consume: %w", err)
 	}
-	p.log.Info("projector started", "position", p.Position())
+	p.logger.Info("projector started", "position", p.Position())
 	p.clearErr()
 
 	batch := make([]jetstream.Msg, 0, maxBatch)

@@ -67,10 +67,10 @@ func (p *Projector) Rebuild(ctx context.Context, l *events.Log) error {
 		}
 	})
 	if err != nil {
-		p.log.Error("read model rebuild failed", "err", err)
+		p.logger.Error("read model rebuild failed", "err", err)
 		return err
 	}
-	p.log.Info("read model rebuilt and swapped in", "from_version", from, "version", Version, "position", p.Position())
+	p.logger.Info("read model rebuilt and swapped in", "from_version", from, "version", Version, "position", p.Position())
 	return nil
 }
 

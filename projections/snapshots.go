@@ -29,7 +29,7 @@ import (
 // moments takes stay bounded.
 type Snapshots struct {
 	dir    string
-	log    *events.Log
+	events *events.Log
 	times  *events.Timeline
 	limits SnapshotLimits
 	slots  chan struct{} // one token per replay under way
@@ -91,7 +91,7 @@ func NewSnapshots(dir string, l *events.Log, limits SnapshotLimits) (*Snapshots,
 		limits.Files = DefaultSnapshotFiles
 	}
 	return &Snapshots{
-		dir: dir, log: l, times: events.NewTimeline(l), limits: limits, slots: make(chan struct{}, limits.Builds),
+		dir: dir, events: l, times: events.NewTimeline(l), limits: limits, slots: make(chan struct{}, limits.Builds),
 		cached: map[string]*snapshot{}, order: list.New(), flight: map[string]*build{},
 	}, nil
 }
@@ -208,7 +208,7 @@ func (s *Snapshots) build(ctx context.Context, at events.Moment, key string, bas
 		removeDB(path)
 		return nil, err
 	}
-	_, err = ReplayMoment(ctx, db, s.log, at, nil)
+	_, err = ReplayMoment(ctx, db, s.events, at, nil)
 	// Closing checkpoints the write-ahead log into the file and lets go of
 	// the writer's page cache: a kept snapshot is only read.
 	if cerr := db.Close(); err == nil {

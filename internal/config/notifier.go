@@ -92,7 +92,7 @@ func (c *Config) validateNotifier(file string, root *yaml.Node) error {
 			return fail("timezone", "%q is not an IANA time zone", s.Timezone)
 		}
 		for j, a := range s.Alerts {
-			if !slices.Contains([]string{notifier.KindReminder, notifier.KindDigest, notifier.KindChange}, a) {
+			if !slices.Contains([]string{notifier.CategoryReminder, notifier.CategoryDigest, notifier.CategoryChange}, a) {
 				return configError(file, at("subscribers", fmt.Sprint(i), "alerts", fmt.Sprint(j)),
 					fmt.Sprintf("subscribers[%d].alerts[%d]", i, j), "%q is not one of reminder, digest, change", a)
 			}
