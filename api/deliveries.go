@@ -12,7 +12,7 @@ import (
 // rendered bodies are left out of lists.
 type deliveryView struct {
 	ID          string `json:"id"`
-	Kind        string `json:"kind"`
+	Category    string `json:"kind"` // the alert's category; "kind" is its historical wire name
 	Rule        string `json:"rule"`
 	Subscriber  string `json:"subscriber"`
 	AggregateID string `json:"aggregate_id,omitempty"`
@@ -28,7 +28,7 @@ type deliveryView struct {
 
 func viewDelivery(d notifier.Delivery) deliveryView {
 	v := deliveryView{
-		ID: d.ID, Kind: d.Category, Rule: d.Rule, Subscriber: d.Subscriber, AggregateID: d.AggregateID,
+		ID: d.ID, Category: d.Category, Rule: d.Rule, Subscriber: d.Subscriber, AggregateID: d.AggregateID,
 		Subject: d.Message.Subject, Status: d.Status, Attempts: d.Attempts, LastError: d.LastError,
 		DueAt: rfc3339(d.DueAt), QueuedAt: rfc3339(d.QueuedAt), UpdatedAt: rfc3339(d.UpdatedAt),
 	}
