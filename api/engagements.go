@@ -34,23 +34,9 @@ var meetings = &engagementType{
 		"cancel":       func() any { return &events.CancelMeeting{} },
 		"held":         func() any { return &events.MarkMeetingHeld{} },
 	},
-	execute: func(ctx context.Context, l events.CommandLog, id string, cmd any, meta events.Meta) (any, events.Result, error) {
-		m, res, err := events.Execute[events.Meeting](ctx, l, id, cmd, meta)
-		if err != nil {
-			return nil, res, err
-		}
-		return m, res, nil
-	},
-	fold: func(ctx context.Context, l events.History, id string, keep func(events.Envelope) bool) (any, int, error) {
-		m, err := events.FoldUntil[events.Meeting](ctx, l, id, keep)
-		if err != nil {
-			return nil, 0, err
-		}
-		return m, m.Version, nil
-	},
-	foldVersion: func(ctx context.Context, l events.History, id string, v int) (any, error) {
-		return events.FoldVersion[events.Meeting](ctx, l, id, v)
-	},
+	execute:     executeAs[events.Meeting],
+	fold:        foldAs(func(m *events.Meeting) int { return m.Version }),
+	foldVersion: foldVersionAs[events.Meeting],
 }
 
 var visits = &engagementType{
@@ -62,23 +48,9 @@ var visits = &engagementType{
 		"cancel":     func() any { return &events.CancelVisit{} },
 		"complete":   func() any { return &events.CompleteVisit{} },
 	},
-	execute: func(ctx context.Context, l events.CommandLog, id string, cmd any, meta events.Meta) (any, events.Result, error) {
-		v, res, err := events.Execute[events.Visit](ctx, l, id, cmd, meta)
-		if err != nil {
-			return nil, res, err
-		}
-		return v, res, nil
-	},
-	fold: func(ctx context.Context, l events.History, id string, keep func(events.Envelope) bool) (any, int, error) {
-		v, err := events.FoldUntil[events.Visit](ctx, l, id, keep)
-		if err != nil {
-			return nil, 0, err
-		}
-		return v, v.Version, nil
-	},
-	foldVersion: func(ctx context.Context, l events.History, id string, v int) (any, error) {
-		return events.FoldVersion[events.Visit](ctx, l, id, v)
-	},
+	execute:     executeAs[events.Visit],
+	fold:        foldAs(func(v *events.Visit) int { return v.Version }),
+	foldVersion: foldVersionAs[events.Visit],
 }
 
 // pathID returns the {id} of a request if it is a well-formed id of et's type.
@@ -87,4 +59,37 @@ func (et *engagementType) pathID(raw string) (string, error) {
 		return "", invalid("id", "is not a "+et.aggType+" id")
 	}
 	return raw, nil
+}
+
+// aggregate is the pointer to an aggregate's state that events' generic
+// functions take.
+type aggregate[A any] interface {
+	*A
+	events.Aggregate
+}
+
+// executeAs is engagementType.execute for aggregate A. A refused command
+// answers a nil any, not a nil *A inside one.
+func executeAs[A any, PA aggregate[A]](ctx context.Context, l events.CommandLog, id string, cmd any, meta events.Meta) (any, events.Result, error) {
+	a, res, err := events.Execute[A, PA](ctx, l, id, cmd, meta)
+	if err != nil {
+		return nil, res, err
+	}
+	return a, res, nil
+}
+
+// foldAs is engagementType.fold for the aggregate whose version version reads.
+func foldAs[A any, PA aggregate[A]](version func(PA) int) func(context.Context, events.History, string, func(events.Envelope) bool) (any, int, error) {
+	return func(ctx context.Context, l events.History, id string, keep func(events.Envelope) bool) (any, int, error) {
+		a, err := events.FoldUntil[A, PA](ctx, l, id, keep)
+		if err != nil {
+			return nil, 0, err
+		}
+		return a, version(a), nil
+	}
+}
+
+// foldVersionAs is engagementType.foldVersion for aggregate A.
+func foldVersionAs[A any, PA aggregate[A]](ctx context.Context, l events.History, id string, v int) (any, error) {
+	return events.FoldVersion[A, PA](ctx, l, id, v)
 }

@@ -45,22 +45,21 @@ const (
 )
 
 func (l Limits) withDefaults() Limits {
-	if l.TokenRate <= 0 {
-		l.TokenRate = DefaultTokenRate
-	}
-	if l.TokenBurst <= 0 {
-		l.TokenBurst = DefaultTokenBurst
-	}
-	if l.ClientRate <= 0 {
-		l.ClientRate = DefaultClientRate
-	}
-	if l.ClientBurst <= 0 {
-		l.ClientBurst = DefaultClientBurst
-	}
-	if l.MaxClients <= 0 {
-		l.MaxClients = DefaultMaxClients
-	}
+	l.TokenRate = positiveOr(l.TokenRate, DefaultTokenRate)
+	l.TokenBurst = positiveOr(l.TokenBurst, DefaultTokenBurst)
+	l.ClientRate = positiveOr(l.ClientRate, DefaultClientRate)
+	l.ClientBurst = positiveOr(l.ClientBurst, DefaultClientBurst)
+	l.MaxClients = positiveOr(l.MaxClients, DefaultMaxClients)
 	return l
+}
+
+// positiveOr is v, or def when v is zero or negative: a limit that would
+// refuse everything means "not set".
+func positiveOr[T int | float64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // limiter applies Limits to requests.

@@ -227,23 +227,15 @@ func TestVTimezoneBelgradeRulePair(t *testing.T) {
 }
 
 func TestVTimezoneNewYork(t *testing.T) {
-	loc, from, to := tzYears(t, "America/New_York", 2021, 2023)
-	got := tzDump(VTimezone(loc, from, to))
-	want := "STANDARD 20191103T020000 -0400→-0500 EST FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\n" +
-		"DAYLIGHT 20200308T020000 -0500→-0400 EDT FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\n"
-	if got != want {
-		t.Fatalf("got\n%s\nwant\n%s", got, want)
-	}
+	wantRules(t, "America/New_York", 2021, 2023,
+		"STANDARD 20191103T020000 -0400→-0500 EST FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\n"+
+			"DAYLIGHT 20200308T020000 -0500→-0400 EDT FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\n")
 }
 
 func TestVTimezoneSouthernAndOddOffsets(t *testing.T) {
-	loc, from, to := tzYears(t, "Pacific/Chatham", 2022, 2022)
-	got := tzDump(VTimezone(loc, from, to))
-	want := "DAYLIGHT 20200927T024500 +1245→+1345 +1345 FREQ=YEARLY;BYMONTH=9;BYDAY=-1SU\n" +
-		"STANDARD 20210404T034500 +1345→+1245 +1245 FREQ=YEARLY;BYMONTH=4;BYDAY=1SU\n"
-	if got != want {
-		t.Fatalf("got\n%s\nwant\n%s", got, want)
-	}
+	wantRules(t, "Pacific/Chatham", 2022, 2022,
+		"DAYLIGHT 20200927T024500 +1245→+1345 +1345 FREQ=YEARLY;BYMONTH=9;BYDAY=-1SU\n"+
+			"STANDARD 20210404T034500 +1345→+1245 +1245 FREQ=YEARLY;BYMONTH=4;BYDAY=1SU\n")
 }
 
 // Zones whose data mark winter as DST still get summer as DAYLIGHT in a
@@ -488,5 +480,15 @@ func TestVTimezoneAfter2037KeepsTheRules(t *testing.T) {
 		if strings.Count(got, "FREQ=YEARLY;BYMONTH=") != 2 || strings.Contains(got, "UNTIL") || strings.Count(got, "\n") != 2 {
 			t.Errorf("Europe/Berlin in %d: want an endless rule pair, got\n%s", y, got)
 		}
+	}
+}
+
+// wantRules checks zone's VTIMEZONE for the years from–to, as tzDump
+// writes it.
+func wantRules(t *testing.T, zone string, from, to int, want string) {
+	t.Helper()
+	loc, start, end := tzYears(t, zone, from, to)
+	if got := tzDump(VTimezone(loc, start, end)); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }

@@ -21,14 +21,7 @@ func TestLogOnAThreeNodeCluster(t *testing.T) {
 	// A generous deadline: a loaded machine elects stream leaders slowly.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	logs := make([]*Log, len(nodes))
-	for i, n := range nodes {
-		l, err := OpenLog(ctx, n.JS, LogConfig{Replicas: 3})
-		if err != nil {
-			t.Fatalf("OpenLog on node %d: %v", i+1, err)
-		}
-		logs[i] = l
-	}
+	logs := openLogs(ctx, t, nodes)
 	if got := logs[0].stream.CachedInfo().Config.Replicas; got != 3 {
 		t.Fatalf("stream replicas = %d, want 3", got)
 	}
@@ -89,14 +82,7 @@ func TestLoadRightAfterAppendIsNeverStaleOnACluster(t *testing.T) {
 	nodes := natstest.StartCluster(t, 3)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	logs := make([]*Log, len(nodes))
-	for i, n := range nodes {
-		l, err := OpenLog(ctx, n.JS, LogConfig{Replicas: 3})
-		if err != nil {
-			t.Fatalf("OpenLog on node %d: %v", i+1, err)
-		}
-		logs[i] = l
-	}
+	logs := openLogs(ctx, t, nodes)
 	// Other writers keep the followers busy, as a fleet under load does.
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var load sync.WaitGroup
@@ -130,4 +116,19 @@ func TestLoadRightAfterAppendIsNeverStaleOnACluster(t *testing.T) {
 	if stale > 0 {
 		t.Errorf("%d of %d histories read right after their append missed it", stale, pairs)
 	}
+}
+
+// openLogs opens the three-replica log on every node, as one replica a
+// node would.
+func openLogs(ctx context.Context, t *testing.T, nodes []*natstest.Server) []*Log {
+	t.Helper()
+	logs := make([]*Log, len(nodes))
+	for i, n := range nodes {
+		l, err := OpenLog(ctx, n.JS, LogConfig{Replicas: 3})
+		if err != nil {
+			t.Fatalf("OpenLog on node %d: %v", i+1, err)
+		}
+		logs[i] = l
+	}
+	return logs
 }

@@ -307,25 +307,11 @@ func TestMeetingDecideUnknownCommandFails(t *testing.T) {
 	}
 }
 
-// step is a command applied before the one under test.
-type step struct {
-	cmd any
-	now time.Time
-}
-
 func TestMeetingTransitions(t *testing.T) {
 	t.Parallel()
 	talksStart := mustUTC(t, "2022-08-21T21:00:00Z") // local midnight in Moscow, 22 August
 	after := talksStart.Add(12 * time.Hour)
-	tests := []struct {
-		name     string
-		before   []step
-		cmd      any
-		now      time.Time
-		wantCode string   // "" for success
-		want     []string // on EINVALID, the fields named
-		check    func(t *testing.T, evs []Event, m *Meeting)
-	}{
+	tests := []transition[Meeting]{
 		{
 			name: "reschedule sets status rescheduled and previous start",
 			cmd:  &RescheduleMeeting{Start: "2022-08-23T10:00", Timezone: "Europe/Moscow", Reason: "request of the Serbian side"},
@@ -580,46 +566,7 @@ func TestMeetingTransitions(t *testing.T) {
 			wantCode: EINVALID, want: []string{"participants[1].name"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m, id := scheduledMeeting(t)
-			for _, s := range tt.before {
-				if _, err := decideMeeting(t, m, id, s.cmd, s.now); err != nil {
-					t.Fatalf("before: Decide(%T) = %v", s.cmd, err)
-				}
-			}
-			now := tt.now
-			if now.IsZero() {
-				now = releaseDay
-			}
-			prev := *m
-			evs, err := decideMeeting(t, m, id, tt.cmd, now)
-			if tt.wantCode != "" {
-				if tt.wantCode == EINVALID {
-					wantFields(t, err, tt.want...)
-				} else {
-					wantCode(t, err, tt.wantCode)
-				}
-				if !reflect.DeepEqual(*m, prev) {
-					t.Errorf("a refused command changed the state:\n got %+v\nwant %+v", *m, prev)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Decide(%T) = %v, want success", tt.cmd, err)
-			}
-			if len(evs) != 1 {
-				t.Fatalf("Decide(%T) yielded %d events, want 1", tt.cmd, len(evs))
-			}
-			if m.Version != prev.Version+1 {
-				t.Errorf("version = %d, want %d", m.Version, prev.Version+1)
-			}
-			if tt.check != nil {
-				tt.check(t, evs, m)
-			}
-		})
-	}
+	runTransitions(t, tests, scheduledMeeting, decideMeeting, releaseDay, func(m *Meeting) int { return m.Version })
 }
 
 func TestMeetingDecideDoesNotChangeState(t *testing.T) {

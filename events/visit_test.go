@@ -147,15 +147,7 @@ func TestVisitTransitions(t *testing.T) {
 	t.Parallel()
 	visitStart := mustUTC(t, "2021-11-23T21:00:00Z")
 	during := visitStart.Add(20 * time.Hour)
-	tests := []struct {
-		name     string
-		before   []step
-		cmd      any
-		now      time.Time
-		wantCode string
-		want     []string
-		check    func(t *testing.T, evs []Event, v *Visit)
-	}{
+	tests := []transition[Visit]{
 		{
 			name: "reschedule records previous span and start",
 			cmd:  &RescheduleVisit{Start: "2021-11-30", End: "2021-12-02", Reason: "agenda"},
@@ -256,46 +248,7 @@ func TestVisitTransitions(t *testing.T) {
 			wantCode: ETRANSITION,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			v, id := announcedVisit(t)
-			for _, s := range tt.before {
-				if _, err := decideVisit(t, v, id, s.cmd, s.now); err != nil {
-					t.Fatalf("before: Decide(%T) = %v", s.cmd, err)
-				}
-			}
-			now := tt.now
-			if now.IsZero() {
-				now = visitAnnounced
-			}
-			prev := *v
-			evs, err := decideVisit(t, v, id, tt.cmd, now)
-			if tt.wantCode != "" {
-				if tt.wantCode == EINVALID {
-					wantFields(t, err, tt.want...)
-				} else {
-					wantCode(t, err, tt.wantCode)
-				}
-				if !reflect.DeepEqual(*v, prev) {
-					t.Errorf("a refused command changed the state:\n got %+v\nwant %+v", *v, prev)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Decide(%T) = %v, want success", tt.cmd, err)
-			}
-			if len(evs) != 1 {
-				t.Fatalf("Decide(%T) yielded %d events, want 1", tt.cmd, len(evs))
-			}
-			if v.Version != prev.Version+1 {
-				t.Errorf("version = %d, want %d", v.Version, prev.Version+1)
-			}
-			if tt.check != nil {
-				tt.check(t, evs, v)
-			}
-		})
-	}
+	runTransitions(t, tests, announcedVisit, decideVisit, visitAnnounced, func(v *Visit) int { return v.Version })
 }
 
 func TestVisitEvolveRejectsOutOfOrderVersionAndMeetingEvents(t *testing.T) {

@@ -100,8 +100,8 @@ var transports = map[string]transport{
 	"mattermost": {send: (*Channels).sendMattermost, validate: validateEndpointTarget},
 	"discord":    {send: (*Channels).sendDiscord, validate: validateEndpointTarget},
 	"teams":      {send: (*Channels).sendTeams, validate: validateEndpointTarget},
-	"telegram":   {send: (*Channels).sendTelegram, validate: validateTelegramTarget},
-	"matrix":     {send: (*Channels).sendMatrix, validate: validateMatrixTarget},
+	"telegram":   {send: (*Channels).sendTelegram, validate: validateAPITarget(parseTelegram)},
+	"matrix":     {send: (*Channels).sendMatrix, validate: validateAPITarget(parseMatrix)},
 	"ntfy":       {send: (*Channels).sendNtfy, validate: validateNtfyTarget},
 	"webhook":    {send: (*Channels).sendWebhook, validate: validateWebhookTarget},
 }

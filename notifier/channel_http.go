@@ -221,6 +221,15 @@ func parseAPITarget(t Target, param string, check func(string) error) (apiTarget
 	return apiTarget{base: strings.TrimSuffix(u.String(), "/"), param: value}, "", nil
 }
 
+// validateAPITarget is the check for an apiTarget channel: its parse names
+// the field at fault.
+func validateAPITarget(parse func(Target) (apiTarget, string, error)) func(Target) (string, error) {
+	return func(t Target) (string, error) {
+		_, field, err := parse(t)
+		return field, err
+	}
+}
+
 // encodePayload encodes v, which is always one of this package's payload
 // structs and so always encodable.
 func encodePayload(v any) []byte {

@@ -39,11 +39,6 @@ func parseMatrix(t Target) (apiTarget, string, error) {
 	})
 }
 
-func validateMatrixTarget(t Target) (string, error) {
-	_, field, err := parseMatrix(t)
-	return field, err
-}
-
 // sendMatrix sends the alert to a room with
 // PUT {base}/_matrix/client/v3/rooms/{roomId}/send/m.room.message/{txnId}.
 // The txnId is the alert id: a homeserver answers a repeated transaction

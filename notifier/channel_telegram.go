@@ -44,11 +44,6 @@ func parseTelegram(t Target) (apiTarget, string, error) {
 	return ep, field, err
 }
 
-func validateTelegramTarget(t Target) (string, error) {
-	_, field, err := parseTelegram(t)
-	return field, err
-}
-
 // sendTelegram calls sendMessage at {base}/bot{token}/sendMessage with the
 // alert as HTML. Flood control answers 429 with
 // {"ok":false,"error_code":429,"parameters":{"retry_after":N}}; N seconds

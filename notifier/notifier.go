@@ -558,27 +558,28 @@ func (n *Notifier) around(ctx context.Context, env events.Envelope) (before, aft
 	// env would show no change, and the alert would be lost.
 	switch env.AggregateType {
 	case events.MeetingAggregate:
-		b, err := events.FoldVersion[events.Meeting](ctx, n.deps.Log, env.AggregateID, env.Version-1)
-		if err != nil {
-			return nil, nil, err
-		}
-		a, err := events.FoldVersion[events.Meeting](ctx, n.deps.Log, env.AggregateID, env.Version)
-		if err != nil {
-			return nil, nil, err
-		}
-		return projections.MeetingView(b), projections.MeetingView(a), nil
+		return foldAround(ctx, n.deps.Log, env, projections.MeetingView)
 	case events.VisitAggregate:
-		b, err := events.FoldVersion[events.Visit](ctx, n.deps.Log, env.AggregateID, env.Version-1)
-		if err != nil {
-			return nil, nil, err
-		}
-		a, err := events.FoldVersion[events.Visit](ctx, n.deps.Log, env.AggregateID, env.Version)
-		if err != nil {
-			return nil, nil, err
-		}
-		return projections.VisitView(b), projections.VisitView(a), nil
+		return foldAround(ctx, n.deps.Log, env, projections.VisitView)
 	}
 	return nil, nil, fmt.Errorf("change on unknown aggregate type %q", env.AggregateType)
+}
+
+// foldAround folds env's aggregate at the version before env and at env's,
+// and returns both as engagements.
+func foldAround[A any, PA interface {
+	*A
+	events.Aggregate
+}](ctx context.Context, h events.History, env events.Envelope, view func(PA) *Engagement) (before, after *Engagement, err error) {
+	b, err := events.FoldVersion[A, PA](ctx, h, env.AggregateID, env.Version-1)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := events.FoldVersion[A, PA](ctx, h, env.AggregateID, env.Version)
+	if err != nil {
+		return nil, nil, err
+	}
+	return view(b), view(a), nil
 }
 
 // current folds an aggregate's whole history.

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,33 +278,37 @@ func (p *Projector) apply(ctx context.Context, envs []events.Envelope) error {
 		return nil
 	}
 	cur := p.Position()
-	p.db.mu.RLock()
-	defer p.db.mu.RUnlock()
-	tx, err := p.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projector: begin: %w", err)
-	}
-	defer tx.Rollback()
-	b := newBatch(tx)
 	for _, env := range envs {
 		if env.Seq <= cur {
 			return fmt.Errorf("projector: event at seq %d is not after position %d", env.Seq, cur)
 		}
 		cur = env.Seq
-		if err := b.apply(ctx, env); err != nil {
+	}
+	return p.commit(ctx, cur, func(b *batch) error {
+		for _, env := range envs {
+			if err := b.apply(ctx, env); err != nil {
+				return err
+			}
+		}
+		return b.writeRows(ctx)
+	})
+}
+
+// commit writes what write puts in the batch and the checkpoint at last in
+// one transaction, so that a crash keeps both or neither, and moves the
+// position only once they are committed.
+func (p *Projector) commit(ctx context.Context, last uint64, write func(*batch) error) error {
+	err := p.db.inWriteTx(ctx, fmt.Sprintf("projector at %d", last), func(tx *sql.Tx) error {
+		b := newBatch(tx)
+		if err := write(b); err != nil {
 			return err
 		}
-	}
-	if err := b.writeRows(ctx); err != nil {
+		return b.checkpoint(ctx, last)
+	})
+	if err != nil {
 		return err
 	}
-	if err := b.checkpoint(ctx, cur); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projector: commit at %d: %w", cur, err)
-	}
-	p.advance(cur, nil)
+	p.advance(last, nil)
 	return nil
 }
 

@@ -177,75 +177,63 @@ func send[T any](ctx context.Context, out chan<- T, v T) error {
 // their definitions in meta, so that an interrupted replay that resumes
 // still rebuilds them.
 func (db *DB) dropIndexes(ctx context.Context) error {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)
-	if err != nil {
-		return err
-	}
-	var names, defs []string
-	for rows.Next() {
-		var name, def string
-		if err := rows.Scan(&name, &def); err != nil {
-			rows.Close()
+	return db.inWriteTx(ctx, "drop indexes", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)
+		if err != nil {
 			return err
 		}
-		names, defs = append(names, name), append(defs, def)
-	}
-	rows.Close()
-	if len(defs) == 0 {
+		var names, defs []string
+		for rows.Next() {
+			var name, def string
+			if err := rows.Scan(&name, &def); err != nil {
+				rows.Close()
+				return err
+			}
+			names, defs = append(names, name), append(defs, def)
+		}
+		rows.Close()
+		if len(defs) == 0 {
+			return nil
+		}
+		saved, err := json.Marshal(defs)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('replay_indexes', ?)`, string(saved)); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if _, err := tx.ExecContext(ctx, `DROP INDEX `+quoteIdent(n)); err != nil {
+				return err
+			}
+		}
 		return nil
-	}
-	saved, err := json.Marshal(defs)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('replay_indexes', ?)`, string(saved)); err != nil {
-		return err
-	}
-	for _, n := range names {
-		if _, err := tx.ExecContext(ctx, `DROP INDEX `+quoteIdent(n)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	})
 }
 
 // restoreIndexes builds the indexes dropIndexes dropped, if it did.
 func (db *DB) restoreIndexes(ctx context.Context) error {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var saved string
-	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'replay_indexes'`).Scan(&saved)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var defs []string
-	if err := json.Unmarshal([]byte(saved), &defs); err != nil {
-		return fmt.Errorf("replay indexes: %w", err)
-	}
-	for _, def := range defs {
-		if _, err := tx.ExecContext(ctx, def); err != nil {
-			return fmt.Errorf("rebuild index: %w", err)
+	return db.inWriteTx(ctx, "restore indexes", func(tx *sql.Tx) error {
+		var saved string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'replay_indexes'`).Scan(&saved)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'replay_indexes'`); err != nil {
+		if err != nil {
+			return err
+		}
+		var defs []string
+		if err := json.Unmarshal([]byte(saved), &defs); err != nil {
+			return fmt.Errorf("replay indexes: %w", err)
+		}
+		for _, def := range defs {
+			if _, err := tx.ExecContext(ctx, def); err != nil {
+				return fmt.Errorf("rebuild index: %w", err)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'replay_indexes'`)
 		return err
-	}
-	return tx.Commit()
+	})
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -327,23 +315,7 @@ func (p *Projector) applyPrepared(ctx context.Context, pb *preparedBatch) error 
 	if cur := p.Position(); pb.first <= cur {
 		return fmt.Errorf("projector: event at seq %d is not after position %d", pb.first, cur)
 	}
-	p.db.mu.RLock()
-	defer p.db.mu.RUnlock()
-	tx, err := p.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("projector: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := writeRowList(ctx, tx, pb.rows); err != nil {
-		return err
-	}
-	b := &batch{tx: tx}
-	if err := b.checkpoint(ctx, pb.last); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projector: commit at %d: %w", pb.last, err)
-	}
-	p.advance(pb.last, nil)
-	return nil
+	return p.commit(ctx, pb.last, func(b *batch) error {
+		return writeRowList(ctx, b.tx, pb.rows)
+	})
 }

@@ -81,19 +81,22 @@ func NewSnapshots(dir string, l *events.Log, limits SnapshotLimits) (*Snapshots,
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	if limits.Builds <= 0 {
-		limits.Builds = DefaultSnapshotBuilds
-	}
-	if limits.CacheBytes <= 0 {
-		limits.CacheBytes = DefaultSnapshotCacheBytes
-	}
-	if limits.Files <= 0 {
-		limits.Files = DefaultSnapshotFiles
-	}
+	limits.Builds = positiveOr(limits.Builds, DefaultSnapshotBuilds)
+	limits.CacheBytes = positiveOr(limits.CacheBytes, DefaultSnapshotCacheBytes)
+	limits.Files = positiveOr(limits.Files, DefaultSnapshotFiles)
 	return &Snapshots{
 		dir: dir, events: l, times: events.NewTimeline(l), limits: limits, slots: make(chan struct{}, limits.Builds),
 		cached: map[string]*snapshot{}, order: list.New(), flight: map[string]*build{},
 	}, nil
+}
+
+// positiveOr is v, or def when v is zero or negative: a limit that would
+// allow nothing means "not set".
+func positiveOr[T int | int64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Builds counts the snapshots replayed so far.

@@ -165,18 +165,25 @@ func (c *Cluster) WaitReady() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	for _, s := range c.Nodes {
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err := s.JS.AccountInfo(ctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				tb.Fatalf("JetStream cluster not ready: %v", err)
-			}
-			time.Sleep(50 * time.Millisecond)
+		waitAccount(tb, s.JS, deadline, s.Srv.Name())
+	}
+}
+
+// waitAccount waits until the node behind js answers for its account: a
+// node can count as current before its JetStream API serves requests.
+func waitAccount(tb testing.TB, js jetstream.JetStream, deadline time.Time, node string) {
+	tb.Helper()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := js.AccountInfo(ctx)
+		cancel()
+		if err == nil {
+			return
 		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("JetStream on %s not ready: %v", node, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

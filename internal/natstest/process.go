@@ -164,18 +164,7 @@ func (c *ProcessCluster) waitReady() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, p := range c.Nodes {
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err := p.JS.AccountInfo(ctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				tb.Fatalf("JetStream on %s not ready: %v", p.Name, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		waitAccount(tb, p.JS, deadline, p.Name)
 	}
 }
 
