@@ -28,6 +28,7 @@ import (
 	"github.com/chancery/chancery/internal/config"
 	"github.com/chancery/chancery/internal/datalock"
 	"github.com/chancery/chancery/internal/embedded"
+	"github.com/chancery/chancery/internal/logging"
 	"github.com/chancery/chancery/internal/natsconn"
 	"github.com/chancery/chancery/internal/startup"
 	"github.com/chancery/chancery/notifier"
@@ -78,8 +79,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if _, _, err := net.SplitHostPort(o.http); err != nil {
 		return o, usagef("serve: --http %q: %v", o.http, err)
 	}
-	if o.logFormat != "" && !slices.Contains(logFormats, o.logFormat) {
-		return o, usagef("serve: --log-format %q: not one of %s", o.logFormat, strings.Join(logFormats, ", "))
+	if o.logFormat != "" && !slices.Contains(logging.Formats, o.logFormat) {
+		return o, usagef("serve: --log-format %q: not one of %s", o.logFormat, strings.Join(logging.Formats, ", "))
 	}
 	return o, nil
 }
@@ -89,7 +90,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger := newLogger(o.logFormat, stderr)
+	logger := logging.New(o.logFormat, stderr)
 	a, err := start(ctx, o, serveEnv{getenv: getenv, logger: logger, now: time.Now})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
