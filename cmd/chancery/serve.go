@@ -110,8 +110,7 @@ type app struct {
 	cfg      config.Config
 	conn     natsconn.Options
 	tokens   []api.Token
-	lock     *datalock.Lock
-	holder   datalock.Holder // who held the data directory when serve began, if anyone
+	claim    *datalock.Claim
 	embedded *embedded.Server
 	nc       *nats.Conn
 	js       jetstream.JetStream
@@ -193,29 +192,12 @@ func (a *app) loadConfig(context.Context) (func() error, error) {
 }
 
 // claimDataDirectory refuses a data directory that another serve owns, or
-// that cannot be written, before anything else, the port included. It
-// takes the directory's lock when it exists and nobody holds it.
-func (a *app) claimDataDirectory(context.Context) (func() error, error) {
-	release := func() error {
-		a.lock.Release()
-		a.lock = nil
-		return nil
+// that cannot be written, before anything else, the port included.
+func (a *app) claimDataDirectory(context.Context) (_ func() error, err error) {
+	if a.claim, err = datalock.ClaimForServe(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
+		return nil, err
 	}
-	if _, err := os.Stat(a.opts.data); errors.Is(err, os.ErrNotExist) {
-		return release, nil // made once the port is known to be free
-	}
-	if err := datalock.Writable(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
-		return release, err
-	}
-	lock, h, err := datalock.Try(a.opts.data, datalock.Serve)
-	if err != nil {
-		return release, err
-	}
-	if lock == nil && h.Command == datalock.Serve {
-		return release, datalock.ServedBy(a.opts.data, h)
-	}
-	a.lock, a.holder = lock, h
-	return release, nil
+	return func() error { a.claim.Release(); return nil }, nil
 }
 
 // listen opens the HTTP port and answers on it from now on: /healthz,
@@ -241,24 +223,9 @@ func (a *app) listen(context.Context) (func() error, error) {
 // takeDataDirectory makes the data directory if need be and holds its
 // lock, waiting for a tool that has the store open to finish.
 func (a *app) takeDataDirectory(ctx context.Context) (func() error, error) {
-	dir := a.opts.data
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	if err := datalock.Writable(dir, filepath.Join(dir, "nats")); err != nil {
-		return nil, err
-	}
-	if a.lock == nil {
-		a.starting.WaitingFor("the data directory, which " + a.holder.String() + " has open")
-		var err error
-		if a.lock, err = datalock.ForServe(ctx, dir, a.logger); err != nil {
-			return nil, err
-		}
-	}
-	// Holding the lock, no other serve runs here: a nats.url left by one
-	// that crashed points nowhere.
-	os.Remove(filepath.Join(dir, embedded.URLFile))
-	return nil, nil
+	return nil, a.claim.Take(ctx, a.logger, func(h datalock.Holder) {
+		a.starting.WaitingFor("the data directory, which " + h.String() + " has open")
+	}, embedded.URLFile)
 }
 
 // readTokens gathers the bearer tokens for writes.
