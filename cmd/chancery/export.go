@@ -14,10 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/chancery/chancery/audit"
-	"github.com/chancery/chancery/events"
 )
 
 func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -127,20 +124,8 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 		return err
 	}
 	defer c.Close()
-	log, err := events.OpenLog(ctx, c.JS, events.LogConfig{Stream: f.stream, Replicas: *replicas})
-	if err != nil {
-		return err
-	}
-	if last, err := log.LastSeq(ctx); err != nil {
-		return err
-	} else if last > 0 {
-		return fmt.Errorf("stream %s in %s already holds %d events; import-events only fills an empty stream (nothing imported)", f.stream, c.Via, last)
-	}
-	js, err := jetstream.New(c.Conn, jetstream.WithPublishAsyncMaxPending(2*audit.ImportWindow), jetstream.WithPublishAsyncTimeout(time.Minute))
-	if err != nil {
-		return err
-	}
-	if err := audit.ImportTrail(ctx, js, f.stream, file.Label, file, stderr); err != nil {
+	to := audit.ImportTarget{Conn: c.Conn, Stream: f.stream, Replicas: *replicas, Via: c.Via}
+	if err := audit.ImportInto(ctx, to, file, stderr); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported %s into %s in %s\n", sum.End, f.stream, c.Via)
