@@ -2,8 +2,6 @@ package audit
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,14 +15,10 @@ func TestImportIntoCreatesTheStreamAndRefusesOneWithEvents(t *testing.T) {
 	r := newRecord(t)
 	talksStory(t, r)
 	trail, end := exportAll(t, r)
-	path := filepath.Join(t.TempDir(), "trail.ndjson")
-	if err := os.WriteFile(path, []byte(trail), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dst := natstest.Start(t, "")
 	to := ImportTarget{Conn: dst.NC, Stream: events.DefaultStream, Replicas: 1, Via: "the test server"}
 	importOnce := func() error {
-		f, err := OpenTrail(path, nil)
+		f, err := OpenTrail("-", strings.NewReader(trail))
 		if err != nil {
 			t.Fatal(err)
 		}
