@@ -25,20 +25,13 @@ with its stream sequence, subject, Nats-Msg-Id, the envelope exactly as stored
 and a SHA-256 hash chained to the line before, and an end line with the count
 and the chain's head. Check it offline with 'chancery audit check-export';
 load it into an empty stream with 'chancery import-events'. See docs/audit.md.`, getenv, stderr)
-	untilSeq := fs.Uint64("until-seq", 0, "export the events up to and including this stream sequence (default: all)")
-	untilTime := fs.String("until-time", "", "export the events recorded at or before this time: RFC 3339, or a date (its whole UTC day)")
+	until := registerUntil(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var at time.Time
-	if *untilTime != "" {
-		if *untilSeq > 0 {
-			return usagef("export: give --until-seq or --until-time, not both")
-		}
-		var err error
-		if at, err = parseTimeFlag("--until-time", *untilTime, true); err != nil {
-			return err
-		}
+	untilSeq, at, err := until.parse()
+	if err != nil {
+		return err
 	}
 
 	c, ctx, log, err := openToolLog(ctx, *f, stderr)
@@ -46,16 +39,16 @@ load it into an empty stream with 'chancery import-events'. See docs/audit.md.`,
 		return err
 	}
 	defer c.Close()
-	until, err := audit.ExportBound(ctx, log, *untilSeq, at)
+	bound, err := audit.ExportBound(ctx, log, untilSeq, at)
 	if err != nil {
 		return err
 	}
-	if len(until.Later) > 0 {
+	if len(bound.Later) > 0 {
 		fmt.Fprintf(stderr, "note: %d of the events up to seq %d were recorded after %s (writers raced); the trail includes them\n",
-			len(until.Later), until.Last, at.UTC().Format(time.RFC3339))
+			len(bound.Later), bound.Last, at.UTC().Format(time.RFC3339))
 	}
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	end, err := audit.ExportTrail(ctx, c.JS, f.stream, until.Last, time.Now(), w)
+	end, err := audit.ExportTrail(ctx, c.JS, f.stream, bound.Last, time.Now(), w)
 	if err == nil {
 		err = w.Flush()
 	}
