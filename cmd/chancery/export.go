@@ -25,11 +25,11 @@ with its stream sequence, subject, Nats-Msg-Id, the envelope exactly as stored
 and a SHA-256 hash chained to the line before, and an end line with the count
 and the chain's head. Check it offline with 'chancery audit check-export';
 load it into an empty stream with 'chancery import-events'. See docs/audit.md.`, getenv, stderr)
-	until := registerUntil(fs)
+	until := untilFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	untilSeq, at, err := until.parse()
+	untilSeq, at, err := until()
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ var replayAfterBatch func()
 func runReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs, f := toolFlags("replay", "Usage: chancery replay --out FILE [--until-seq N | --until-time TIME] [--data DIR | --nats URL]\n\nRebuilds the read model from the event stream into a new SQLite file, as the\nschedule stood at that point.", getenv, stderr)
 	out := fs.String("out", "", "the SQLite file to write (required); FILE.partial holds an unfinished replay, which a second run resumes")
-	until := registerUntil(fs)
+	until := untilFlags(fs)
 	force := fs.Bool("force", false, "overwrite --out if it exists")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -25,7 +25,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 	if *out == "" {
 		return usagef("replay: --out is required")
 	}
-	untilSeq, at, err := until.parse()
+	untilSeq, at, err := until()
 	if err != nil {
 		return err
 	}

@@ -18,33 +18,21 @@ func parseTimeFlag(name, v string, endOfDay bool) (time.Time, error) {
 	return t, nil
 }
 
-// untilFlags are --until-seq and --until-time, of the tools that stop at a
-// point of the stream (export, replay).
-type untilFlags struct {
-	tool string
-	seq  *uint64
-	time *string
-}
-
-// registerUntil adds --until-seq and --until-time to the flags of a tool
-// whose name is what it does with the events (export, replay).
-func registerUntil(fs *flag.FlagSet) untilFlags {
-	return untilFlags{
-		tool: fs.Name(),
-		seq:  fs.Uint64("until-seq", 0, fs.Name()+" the events up to and including this stream sequence (default: all)"),
-		time: fs.String("until-time", "", fs.Name()+" the events recorded at or before this time: RFC 3339, or a date (its whole UTC day)"),
+// untilFlags adds --until-seq and --until-time to the flags of a tool named
+// for what it does with the events (export, replay). What it returns reads
+// them once parsed: a stream sequence, or a time (a date's last instant),
+// or neither (zero); both at once is a usage error.
+func untilFlags(fs *flag.FlagSet) func() (uint64, time.Time, error) {
+	seq := fs.Uint64("until-seq", 0, fs.Name()+" the events up to and including this stream sequence (default: all)")
+	at := fs.String("until-time", "", fs.Name()+" the events recorded at or before this time: RFC 3339, or a date (its whole UTC day)")
+	return func() (uint64, time.Time, error) {
+		if *at == "" {
+			return *seq, time.Time{}, nil
+		}
+		if *seq > 0 {
+			return 0, time.Time{}, usagef("%s: give --until-seq or --until-time, not both", fs.Name())
+		}
+		t, err := parseTimeFlag(fs.Name()+": --until-time", *at, true)
+		return 0, t, err
 	}
-}
-
-// parse returns the bound the flags give: a stream sequence, or a time (a
-// date's last instant), or neither (zero). Both at once is a usage error.
-func (u untilFlags) parse() (uint64, time.Time, error) {
-	if *u.time == "" {
-		return *u.seq, time.Time{}, nil
-	}
-	if *u.seq > 0 {
-		return 0, time.Time{}, usagef("%s: give --until-seq or --until-time, not both", u.tool)
-	}
-	at, err := parseTimeFlag(u.tool+": --until-time", *u.time, true)
-	return 0, at, err
 }

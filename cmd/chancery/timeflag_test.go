@@ -45,11 +45,11 @@ func TestUntilFlagsTakeASequenceOrATimeNotBoth(t *testing.T) {
 		{[]string{"--until-time", "yesterday"}, 0, time.Time{}, `replay: --until-time: "yesterday" is neither`},
 	} {
 		fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-		until := registerUntil(fs)
+		until := untilFlags(fs)
 		if err := fs.Parse(tc.args); err != nil {
 			t.Fatal(err)
 		}
-		seq, at, err := until.parse()
+		seq, at, err := until()
 		if seq != tc.seq || !at.Equal(tc.at) || (err == nil) != (tc.wantErr == "") ||
 			err != nil && (exitCode(err) != 2 || !strings.Contains(err.Error(), tc.wantErr)) {
 			t.Errorf("%v: %d, %v, %v; want %d, %v, a usage error %q", tc.args, seq, at, err, tc.seq, tc.at, tc.wantErr)
