@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,12 +123,10 @@ type app struct {
 	metrics    *prometheus.Registry
 	notifier   *notifier.Notifier
 	snapshots  *projections.Snapshots
-	server     *http.Server
-	listener   net.Listener
+	http       *startup.Server
 	starting   startup.Handler // the HTTP handler: a placeholder until the API is built
 
-	closers   []func() error // of the steps that started, in their order
-	serveDone chan error
+	closers []func() error // of the steps that started, in their order
 }
 
 // A step of start brings up one part of the service. It returns what
@@ -203,21 +200,9 @@ func (a *app) claimDataDirectory(context.Context) (_ func() error, err error) {
 // listen opens the HTTP port and answers on it from now on: /healthz,
 // and /readyz with what start waits for, until the API takes over. The
 // server is shut down first of all, in close.
-func (a *app) listen(context.Context) (func() error, error) {
-	var err error
-	if a.listener, err = net.Listen("tcp", a.opts.http); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", a.opts.http, err)
-	}
-	a.server = &http.Server{
-		Handler:           &a.starting,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
-	}
-	a.serveDone = make(chan error, 1)
-	go func() { a.serveDone <- a.server.Serve(a.listener) }()
-	return nil, nil
+func (a *app) listen(context.Context) (_ func() error, err error) {
+	a.http, err = startup.Listen(a.opts.http, &a.starting, a.logger)
+	return nil, err
 }
 
 // takeDataDirectory makes the data directory if need be and holds its
@@ -421,7 +406,7 @@ func (a *app) writable() error {
 }
 
 // addr is where the HTTP server listens.
-func (a *app) addr() string { return a.listener.Addr().String() }
+func (a *app) addr() string { return a.http.Addr() }
 
 // wait serves until ctx ends (a failed projector does not end it: writes go
 // on and /readyz reports the failure), then shuts down.
@@ -430,7 +415,7 @@ func (a *app) wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		a.logger.Info("shutting down")
-	case err = <-a.serveDone:
+	case err = <-a.http.Done():
 		err = fmt.Errorf("http server: %w", err)
 	}
 	return errors.Join(err, a.close())
@@ -442,10 +427,8 @@ func (a *app) wait(ctx context.Context) error {
 // the embedded server stops, the read model closes, the lock goes).
 func (a *app) close() error {
 	var errs []error
-	if a.server != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		errs = append(errs, a.server.Shutdown(sctx))
-		cancel()
+	if a.http != nil {
+		errs = append(errs, a.http.Shutdown(15*time.Second))
 	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())
