@@ -249,14 +249,7 @@ func (a *app) connectNATS(ctx context.Context) (func() error, error) {
 		a.nc.Close()
 		return nil, err
 	}
-	return func() error {
-		a.nc.Drain()
-		for a.nc.IsDraining() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		a.nc.Close()
-		return nil
-	}, nil
+	return func() error { natsconn.Drain(a.nc); return nil }, nil
 }
 
 // openEventLog opens (or creates) the event stream and the idempotency
@@ -382,12 +375,7 @@ func (a *app) serveAPI(context.Context) (func() error, error) {
 		Log: a.log, Idempotency: a.idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: a.tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.APILimits(), Metrics: promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{}),
 		ReadyMaxLag: cfg.MaxLag(), Now: a.env.now, Writable: a.writable, WriteTimeout: cfg.WriteTimeout(), Leaders: leaders.Leaders,
-		Ready: func(context.Context) error {
-			if s := a.nc.Status(); s != nats.CONNECTED {
-				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
-			}
-			return nil
-		},
+		Ready: func(context.Context) error { return natsconn.Connected(a.nc) },
 	})
 	if a.embedded != nil {
 		go a.embedded.Guard().Run(a.background, logger)
