@@ -125,25 +125,15 @@ type app struct {
 	snapshots  *projections.Snapshots
 	http       *startup.Server
 	starting   startup.Handler // the HTTP handler: a placeholder until the API is built
-
-	closers []func() error // of the steps that started, in their order
+	steps      startup.Steps
 }
-
-// A step of start brings up one part of the service. It returns what
-// undoes it, if anything needs undoing.
-type step func(context.Context) (closer func() error, err error)
 
 // start brings the service up, step by step, and returns once the API
 // serves. From its listener on, the process answers /healthz, and /readyz
 // says what start waits for.
-func start(ctx context.Context, o serveOptions, env serveEnv) (_ *app, err error) {
+func start(ctx context.Context, o serveOptions, env serveEnv) (*app, error) {
 	a := &app{opts: o, env: env, logger: env.logger, metrics: prometheus.NewRegistry()}
-	defer func() {
-		if err != nil {
-			a.close()
-		}
-	}()
-	for _, s := range []step{
+	if err := a.steps.Run(ctx,
 		a.loadConfig,
 		a.claimDataDirectory,
 		a.listen,
@@ -157,14 +147,9 @@ func start(ctx context.Context, o serveOptions, env serveEnv) (_ *app, err error
 		a.startNotifier,
 		a.openSnapshots,
 		a.serveAPI,
-	} {
-		closer, err := s(ctx)
-		if closer != nil {
-			a.closers = append(a.closers, closer)
-		}
-		if err != nil {
-			return nil, err
-		}
+	); err != nil {
+		a.close() // what went wrong is err; undoing the steps that ran is tidying up
+		return nil, err
 	}
 	return a, nil
 }
@@ -414,15 +399,11 @@ func (a *app) wait(ctx context.Context) error {
 // started, the last first (the projector commits its batch, NATS drains,
 // the embedded server stops, the read model closes, the lock goes).
 func (a *app) close() error {
-	var errs []error
+	var err error
 	if a.http != nil {
-		errs = append(errs, a.http.Shutdown(15*time.Second))
+		err = a.http.Shutdown(15 * time.Second)
 	}
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
-	}
-	a.closers = nil
-	return errors.Join(errs...)
+	return errors.Join(err, a.steps.Undo())
 }
 
 // apiTokens gathers the bearer tokens (config.Config.GatherTokens) with
