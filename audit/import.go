@@ -7,14 +7,46 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/chancery/chancery/events"
 )
 
 // ImportWindow is how many publishes ImportTrail keeps in flight; the
 // publisher's own limit of pending acks must allow at least as many.
 const ImportWindow = 256
+
+// ImportTarget is the stream ImportInto fills.
+type ImportTarget struct {
+	Conn     *nats.Conn
+	Stream   string
+	Replicas int    // of the stream, when ImportInto creates it
+	Via      string // how Conn reaches NATS, as messages say it
+}
+
+// ImportInto loads a trail, checked whole by the caller (TrailFile.Check),
+// into to.Stream, creating the stream when it is absent and refusing one
+// that already holds events: an import reproduces sequences, which only an
+// empty stream can take.
+func ImportInto(ctx context.Context, to ImportTarget, trail *TrailFile, warn io.Writer) error {
+	js, err := jetstream.New(to.Conn, jetstream.WithPublishAsyncMaxPending(2*ImportWindow), jetstream.WithPublishAsyncTimeout(time.Minute))
+	if err != nil {
+		return err
+	}
+	log, err := events.OpenLog(ctx, js, events.LogConfig{Stream: to.Stream, Replicas: to.Replicas})
+	if err != nil {
+		return err
+	}
+	if last, err := log.LastSeq(ctx); err != nil {
+		return err
+	} else if last > 0 {
+		return fmt.Errorf("stream %s in %s already holds %d events; import-events only fills an empty stream (nothing imported)", to.Stream, to.Via, last)
+	}
+	return ImportTrail(ctx, js, to.Stream, trail.Label, trail, warn)
+}
 
 // Publisher publishes asynchronously, as jetstream.JetStream does.
 type Publisher interface {

@@ -14,10 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/chancery/chancery/audit"
-	"github.com/chancery/chancery/events"
 )
 
 func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -28,20 +25,13 @@ with its stream sequence, subject, Nats-Msg-Id, the envelope exactly as stored
 and a SHA-256 hash chained to the line before, and an end line with the count
 and the chain's head. Check it offline with 'chancery audit check-export';
 load it into an empty stream with 'chancery import-events'. See docs/audit.md.`, getenv, stderr)
-	untilSeq := fs.Uint64("until-seq", 0, "export the events up to and including this stream sequence (default: all)")
-	untilTime := fs.String("until-time", "", "export the events recorded at or before this time: RFC 3339, or a date (its whole UTC day)")
+	until := untilFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var at time.Time
-	if *untilTime != "" {
-		if *untilSeq > 0 {
-			return usagef("export: give --until-seq or --until-time, not both")
-		}
-		var err error
-		if at, err = parseTimeFlag("--until-time", *untilTime, true); err != nil {
-			return err
-		}
+	untilSeq, at, err := until()
+	if err != nil {
+		return err
 	}
 
 	c, ctx, log, err := openToolLog(ctx, *f, stderr)
@@ -49,16 +39,16 @@ load it into an empty stream with 'chancery import-events'. See docs/audit.md.`,
 		return err
 	}
 	defer c.Close()
-	until, err := audit.ExportBound(ctx, log, *untilSeq, at)
+	bound, err := audit.ExportBound(ctx, log, untilSeq, at)
 	if err != nil {
 		return err
 	}
-	if len(until.Later) > 0 {
+	if len(bound.Later) > 0 {
 		fmt.Fprintf(stderr, "note: %d of the events up to seq %d were recorded after %s (writers raced); the trail includes them\n",
-			len(until.Later), until.Last, at.UTC().Format(time.RFC3339))
+			len(bound.Later), bound.Last, at.UTC().Format(time.RFC3339))
 	}
 	w := bufio.NewWriterSize(stdout, 1<<16)
-	end, err := audit.ExportTrail(ctx, c.JS, f.stream, until.Last, time.Now(), w)
+	end, err := audit.ExportTrail(ctx, c.JS, f.stream, bound.Last, time.Now(), w)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -127,20 +117,8 @@ refused and nothing is stored. FILE "-" reads stdin. See docs/audit.md.`, getenv
 		return err
 	}
 	defer c.Close()
-	log, err := events.OpenLog(ctx, c.JS, events.LogConfig{Stream: f.stream, Replicas: *replicas})
-	if err != nil {
-		return err
-	}
-	if last, err := log.LastSeq(ctx); err != nil {
-		return err
-	} else if last > 0 {
-		return fmt.Errorf("stream %s in %s already holds %d events; import-events only fills an empty stream (nothing imported)", f.stream, c.Via, last)
-	}
-	js, err := jetstream.New(c.Conn, jetstream.WithPublishAsyncMaxPending(2*audit.ImportWindow), jetstream.WithPublishAsyncTimeout(time.Minute))
-	if err != nil {
-		return err
-	}
-	if err := audit.ImportTrail(ctx, js, f.stream, file.Label, file, stderr); err != nil {
+	to := audit.ImportTarget{Conn: c.Conn, Stream: f.stream, Replicas: *replicas, Via: c.Via}
+	if err := audit.ImportInto(ctx, to, file, stderr); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported %s into %s in %s\n", sum.End, f.stream, c.Via)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chancery/chancery/internal/logging"
 	"github.com/chancery/chancery/internal/natstest"
 )
 
@@ -83,7 +84,7 @@ subscribers:
 	o := serveOptions{data: filepath.Join(dir, "data"), http: "127.0.0.1:0", config: cfgPath}
 	o.nats.url = natsURL.String()
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
-	a, err := start(context.Background(), o, serveEnv{getenv: func(k string) string { return env[k] }, logger: newLogger("json", &logs), now: clk.Now})
+	a, err := start(context.Background(), o, serveEnv{getenv: func(k string) string { return env[k] }, logger: logging.New("json", &logs), now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestLogFormatIsJSONOrText(t *testing.T) {
 	}
 	for format, wantJSON := range map[string]bool{"json": true, "text": false, "": true} { // "": not a terminal
 		var buf bytes.Buffer
-		newLogger(format, &buf).Info("hello", "k", "v")
+		logging.New(format, &buf).Info("hello", "k", "v")
 		if got := json.Valid(buf.Bytes()); got != wantJSON {
 			t.Errorf("--log-format %q wrote %q", format, buf.String())
 		}

@@ -17,8 +17,7 @@ var replayAfterBatch func()
 func runReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs, f := toolFlags("replay", "Usage: chancery replay --out FILE [--until-seq N | --until-time TIME] [--data DIR | --nats URL]\n\nRebuilds the read model from the event stream into a new SQLite file, as the\nschedule stood at that point.", getenv, stderr)
 	out := fs.String("out", "", "the SQLite file to write (required); FILE.partial holds an unfinished replay, which a second run resumes")
-	untilSeq := fs.Uint64("until-seq", 0, "replay events up to this stream sequence (default: all)")
-	untilTime := fs.String("until-time", "", "replay events recorded up to this time: RFC 3339, or a date (its whole UTC day)")
+	until := untilFlags(fs)
 	force := fs.Bool("force", false, "overwrite --out if it exists")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -26,20 +25,16 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 	if *out == "" {
 		return usagef("replay: --out is required")
 	}
-	if *untilSeq != 0 && *untilTime != "" {
-		return usagef("replay: give --until-seq or --until-time, not both")
+	untilSeq, at, err := until()
+	if err != nil {
+		return err
 	}
-	var at time.Time
 	bound := ""
 	switch {
-	case *untilTime != "":
-		t, err := parseTimeFlag("replay: --until-time", *untilTime, true)
-		if err != nil {
-			return err
-		}
-		at, bound = t, "the last event recorded by "+t.UTC().Format(time.RFC3339)
-	case *untilSeq != 0:
-		bound = fmt.Sprintf("--until-seq %d", *untilSeq)
+	case !at.IsZero():
+		bound = "the last event recorded by " + at.UTC().Format(time.RFC3339)
+	case untilSeq != 0:
+		bound = fmt.Sprintf("--until-seq %d", untilSeq)
 	}
 	if _, err := os.Stat(*out); err == nil && !*force {
 		return usagef("replay: %s exists (--force overwrites it)", *out)
@@ -51,7 +46,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer c.Close()
 	o := audit.ReplayOptions{Progress: audit.ProgressBar(stderr, time.Now)}
-	if o.Until, err = audit.ReplayUntil(ctx, log, *untilSeq, at); err != nil {
+	if o.Until, err = audit.ReplayUntil(ctx, log, untilSeq, at); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
 	if bar := o.Progress; replayAfterBatch != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +27,7 @@ import (
 	"github.com/chancery/chancery/internal/config"
 	"github.com/chancery/chancery/internal/datalock"
 	"github.com/chancery/chancery/internal/embedded"
+	"github.com/chancery/chancery/internal/logging"
 	"github.com/chancery/chancery/internal/natsconn"
 	"github.com/chancery/chancery/internal/startup"
 	"github.com/chancery/chancery/notifier"
@@ -78,8 +78,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if _, _, err := net.SplitHostPort(o.http); err != nil {
 		return o, usagef("serve: --http %q: %v", o.http, err)
 	}
-	if o.logFormat != "" && !slices.Contains(logFormats, o.logFormat) {
-		return o, usagef("serve: --log-format %q: not one of %s", o.logFormat, strings.Join(logFormats, ", "))
+	if o.logFormat != "" && !slices.Contains(logging.Formats, o.logFormat) {
+		return o, usagef("serve: --log-format %q: not one of %s", o.logFormat, strings.Join(logging.Formats, ", "))
 	}
 	return o, nil
 }
@@ -89,7 +89,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger := newLogger(o.logFormat, stderr)
+	logger := logging.New(o.logFormat, stderr)
 	a, err := start(ctx, o, serveEnv{getenv: getenv, logger: logger, now: time.Now})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -109,8 +109,7 @@ type app struct {
 	cfg      config.Config
 	conn     natsconn.Options
 	tokens   []api.Token
-	lock     *datalock.Lock
-	holder   datalock.Holder // who held the data directory when serve began, if anyone
+	claim    *datalock.Claim
 	embedded *embedded.Server
 	nc       *nats.Conn
 	js       jetstream.JetStream
@@ -124,29 +123,17 @@ type app struct {
 	metrics    *prometheus.Registry
 	notifier   *notifier.Notifier
 	snapshots  *projections.Snapshots
-	server     *http.Server
-	listener   net.Listener
+	http       *startup.Server
 	starting   startup.Handler // the HTTP handler: a placeholder until the API is built
-
-	closers   []func() error // of the steps that started, in their order
-	serveDone chan error
+	steps      startup.Steps
 }
-
-// A step of start brings up one part of the service. It returns what
-// undoes it, if anything needs undoing.
-type step func(context.Context) (closer func() error, err error)
 
 // start brings the service up, step by step, and returns once the API
 // serves. From its listener on, the process answers /healthz, and /readyz
 // says what start waits for.
-func start(ctx context.Context, o serveOptions, env serveEnv) (_ *app, err error) {
+func start(ctx context.Context, o serveOptions, env serveEnv) (*app, error) {
 	a := &app{opts: o, env: env, logger: env.logger, metrics: prometheus.NewRegistry()}
-	defer func() {
-		if err != nil {
-			a.close()
-		}
-	}()
-	for _, s := range []step{
+	if err := a.steps.Run(ctx,
 		a.loadConfig,
 		a.claimDataDirectory,
 		a.listen,
@@ -160,14 +147,9 @@ func start(ctx context.Context, o serveOptions, env serveEnv) (_ *app, err error
 		a.startNotifier,
 		a.openSnapshots,
 		a.serveAPI,
-	} {
-		closer, err := s(ctx)
-		if closer != nil {
-			a.closers = append(a.closers, closer)
-		}
-		if err != nil {
-			return nil, err
-		}
+	); err != nil {
+		a.close() // what went wrong is err; undoing the steps that ran is tidying up
+		return nil, err
 	}
 	return a, nil
 }
@@ -192,72 +174,28 @@ func (a *app) loadConfig(context.Context) (func() error, error) {
 }
 
 // claimDataDirectory refuses a data directory that another serve owns, or
-// that cannot be written, before anything else, the port included. It
-// takes the directory's lock when it exists and nobody holds it.
-func (a *app) claimDataDirectory(context.Context) (func() error, error) {
-	release := func() error {
-		a.lock.Release()
-		a.lock = nil
-		return nil
+// that cannot be written, before anything else, the port included.
+func (a *app) claimDataDirectory(context.Context) (_ func() error, err error) {
+	if a.claim, err = datalock.ClaimForServe(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
+		return nil, err
 	}
-	if _, err := os.Stat(a.opts.data); errors.Is(err, os.ErrNotExist) {
-		return release, nil // made once the port is known to be free
-	}
-	if err := datalock.Writable(a.opts.data, filepath.Join(a.opts.data, "nats")); err != nil {
-		return release, err
-	}
-	lock, h, err := datalock.Try(a.opts.data, datalock.Serve)
-	if err != nil {
-		return release, err
-	}
-	if lock == nil && h.Command == datalock.Serve {
-		return release, datalock.ServedBy(a.opts.data, h)
-	}
-	a.lock, a.holder = lock, h
-	return release, nil
+	return func() error { a.claim.Release(); return nil }, nil
 }
 
 // listen opens the HTTP port and answers on it from now on: /healthz,
 // and /readyz with what start waits for, until the API takes over. The
 // server is shut down first of all, in close.
-func (a *app) listen(context.Context) (func() error, error) {
-	var err error
-	if a.listener, err = net.Listen("tcp", a.opts.http); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", a.opts.http, err)
-	}
-	a.server = &http.Server{
-		Handler:           &a.starting,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
-	}
-	a.serveDone = make(chan error, 1)
-	go func() { a.serveDone <- a.server.Serve(a.listener) }()
-	return nil, nil
+func (a *app) listen(context.Context) (_ func() error, err error) {
+	a.http, err = startup.Listen(a.opts.http, &a.starting, a.logger)
+	return nil, err
 }
 
 // takeDataDirectory makes the data directory if need be and holds its
 // lock, waiting for a tool that has the store open to finish.
 func (a *app) takeDataDirectory(ctx context.Context) (func() error, error) {
-	dir := a.opts.data
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	if err := datalock.Writable(dir, filepath.Join(dir, "nats")); err != nil {
-		return nil, err
-	}
-	if a.lock == nil {
-		a.starting.WaitingFor("the data directory, which " + a.holder.String() + " has open")
-		var err error
-		if a.lock, err = datalock.ForServe(ctx, dir, a.logger); err != nil {
-			return nil, err
-		}
-	}
-	// Holding the lock, no other serve runs here: a nats.url left by one
-	// that crashed points nowhere.
-	os.Remove(filepath.Join(dir, embedded.URLFile))
-	return nil, nil
+	return nil, a.claim.Take(ctx, a.logger, func(h datalock.Holder) {
+		a.starting.WaitingFor("the data directory, which " + h.String() + " has open")
+	}, embedded.URLFile)
 }
 
 // readTokens gathers the bearer tokens for writes.
@@ -296,14 +234,7 @@ func (a *app) connectNATS(ctx context.Context) (func() error, error) {
 		a.nc.Close()
 		return nil, err
 	}
-	return func() error {
-		a.nc.Drain()
-		for a.nc.IsDraining() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		a.nc.Close()
-		return nil
-	}, nil
+	return func() error { natsconn.Drain(a.nc); return nil }, nil
 }
 
 // openEventLog opens (or creates) the event stream and the idempotency
@@ -429,12 +360,7 @@ func (a *app) serveAPI(context.Context) (func() error, error) {
 		Log: a.log, Idempotency: a.idem, DB: a.db, Projector: a.projector, Calendar: feeds, Tokens: a.tokens, Logger: logger,
 		Deliveries: a.notifier.Queue(), Snapshots: a.snapshots, Limits: cfg.Limits.APILimits(), Metrics: promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{}),
 		ReadyMaxLag: cfg.MaxLag(), Now: a.env.now, Writable: a.writable, WriteTimeout: cfg.WriteTimeout(), Leaders: leaders.Leaders,
-		Ready: func(context.Context) error {
-			if s := a.nc.Status(); s != nats.CONNECTED {
-				return fmt.Errorf("nats %s", strings.ToLower(s.String()))
-			}
-			return nil
-		},
+		Ready: func(context.Context) error { return natsconn.Connected(a.nc) },
 	})
 	if a.embedded != nil {
 		go a.embedded.Guard().Run(a.background, logger)
@@ -453,7 +379,7 @@ func (a *app) writable() error {
 }
 
 // addr is where the HTTP server listens.
-func (a *app) addr() string { return a.listener.Addr().String() }
+func (a *app) addr() string { return a.http.Addr() }
 
 // wait serves until ctx ends (a failed projector does not end it: writes go
 // on and /readyz reports the failure), then shuts down.
@@ -462,7 +388,7 @@ func (a *app) wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		a.logger.Info("shutting down")
-	case err = <-a.serveDone:
+	case err = <-a.http.Done():
 		err = fmt.Errorf("http server: %w", err)
 	}
 	return errors.Join(err, a.close())
@@ -473,17 +399,11 @@ func (a *app) wait(ctx context.Context) error {
 // started, the last first (the projector commits its batch, NATS drains,
 // the embedded server stops, the read model closes, the lock goes).
 func (a *app) close() error {
-	var errs []error
-	if a.server != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		errs = append(errs, a.server.Shutdown(sctx))
-		cancel()
+	var err error
+	if a.http != nil {
+		err = a.http.Shutdown(15 * time.Second)
 	}
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
-	}
-	a.closers = nil
-	return errors.Join(errs...)
+	return errors.Join(err, a.steps.Undo())
 }
 
 // apiTokens gathers the bearer tokens (config.Config.GatherTokens) with

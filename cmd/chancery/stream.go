@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/logging"
 	"github.com/chancery/chancery/internal/natsconn"
 )
 
@@ -80,16 +80,11 @@ var toolReconnectFor = 30 * time.Second
 func (f streamFlags) open(ctx context.Context, stderr io.Writer) (*natsconn.Tool, context.Context, error) {
 	t, ctx, err := natsconn.OpenTool(ctx, natsconn.ToolOptions{
 		Command: f.command, Data: f.data, Conn: f.nats.conn(), GiveUpAfter: toolReconnectFor,
-	}, quietLogger(stderr))
+	}, logging.Quiet(stderr))
 	if errors.Is(err, natsconn.ErrNoStore) {
 		return nil, nil, usagef("%v (give --data DIR of a Chancery service, or --nats URL)", err)
 	}
 	return t, ctx, err
-}
-
-// quietLogger is the logger of tools: warnings and errors only, on stderr.
-func quietLogger(stderr io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // toolFlags starts the flag set of a tool that reads the stream: the stream

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"flag"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,5 +26,33 @@ func TestTimeFlagsTakeADateOrAnRFC3339Time(t *testing.T) {
 	}
 	if _, err := parseTimeFlag("--until-time", "20 August", true); exitCode(err) != 2 {
 		t.Errorf("a bad time: %v; want a usage error", err)
+	}
+}
+
+// export and replay read --until-seq and --until-time alike: one or the
+// other, a date up to its last instant, and the tool named in the errors.
+func TestUntilFlagsTakeASequenceOrATimeNotBoth(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		seq     uint64
+		at      time.Time
+		wantErr string
+	}{
+		{nil, 0, time.Time{}, ""},
+		{[]string{"--until-seq", "7"}, 7, time.Time{}, ""},
+		{[]string{"--until-time", "2022-08-20"}, 0, time.Date(2022, 8, 20, 23, 59, 59, 999999999, time.UTC), ""},
+		{[]string{"--until-seq", "7", "--until-time", "2022-08-20"}, 0, time.Time{}, "replay: give --until-seq or --until-time, not both"},
+		{[]string{"--until-time", "yesterday"}, 0, time.Time{}, `replay: --until-time: "yesterday" is neither`},
+	} {
+		fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+		until := untilFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		seq, at, err := until()
+		if seq != tc.seq || !at.Equal(tc.at) || (err == nil) != (tc.wantErr == "") ||
+			err != nil && (exitCode(err) != 2 || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%v: %d, %v, %v; want %d, %v, a usage error %q", tc.args, seq, at, err, tc.seq, tc.at, tc.wantErr)
+		}
 	}
 }

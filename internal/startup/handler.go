@@ -1,5 +1,7 @@
-// Package startup answers HTTP while the service starts, before its API
-// can. It depends on nothing of the module but the problem format.
+// Package startup brings the service up: its steps in order (and down in
+// the reverse order), and the HTTP server that answers while they run,
+// before the API can. It depends on nothing of the module but the problem
+// format.
 package startup
 
 import (
