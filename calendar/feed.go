@@ -340,6 +340,22 @@ func (h *Handler) Warm(ctx context.Context) error {
 	return err
 }
 
+// WarmAfter warms the cache (Warm) in the background once caughtUp says
+// the read model has caught up, giving up after two minutes or when ctx
+// ends. A failure is logged: the first subscriber then decodes instead.
+func (h *Handler) WarmAfter(ctx context.Context, caughtUp func(context.Context) error) {
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if caughtUp(ctx) != nil {
+			return
+		}
+		if err := h.Warm(ctx); err != nil && ctx.Err() == nil {
+			h.cfg.Logger.Warn("calendar warm-up failed", "err", err)
+		}
+	}()
+}
+
 // render renders items once in both encodings.
 func (h *Handler) render(items []projections.Item, opts Options) (*rendered, error) {
 	opts.UIDHost, opts.Refresh = h.cfg.UIDHost, h.cfg.Refresh

@@ -41,7 +41,7 @@ func TestConfiguredTokensSayTheTokenFileIsNotRead(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "api-token"), []byte("a-token-from-an-earlier-start\n"), 0o600)
 	var logs syncBuffer
 	cfg := config.Config{APITokens: []config.TokenConfig{{Name: "desk", Token: "a-long-enough-secret-token", Scope: "write"}}}
-	if _, err := apiTokens(dir, cfg, func(string) string { return "" }, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+	if _, err := cfg.GatherTokens(dir, "", slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), filepath.Join(dir, "api-token")+" is not read") {

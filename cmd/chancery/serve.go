@@ -198,9 +198,13 @@ func (a *app) takeDataDirectory(ctx context.Context) (func() error, error) {
 	}, embedded.URLFile)
 }
 
-// readTokens gathers the bearer tokens for writes.
+// readTokens gathers the bearer tokens for writes (config.Config.GatherTokens)
+// with CHANCERY_API_TOKEN from the environment; a short one is bad input.
 func (a *app) readTokens(context.Context) (_ func() error, err error) {
-	a.tokens, err = apiTokens(a.opts.data, a.cfg, a.env.getenv, a.logger)
+	a.tokens, err = a.cfg.GatherTokens(a.opts.data, a.env.getenv("CHANCERY_API_TOKEN"), a.logger)
+	if errors.Is(err, config.ErrShortToken) {
+		return nil, usagef("%v", err)
+	}
 	return nil, err
 }
 
@@ -211,16 +215,11 @@ func (a *app) startEmbeddedNATS(context.Context) (func() error, error) {
 		return nil, nil
 	}
 	var err error
-	if a.embedded, err = embedded.Start(a.opts.data, a.logger); err != nil {
+	if a.embedded, err = embedded.Serve(a.opts.data, a.logger); err != nil {
 		return nil, err
 	}
-	stop := func() error { a.embedded.Shutdown(); return nil }
 	a.conn.Local = a.embedded
-	if err := a.embedded.Publish(a.opts.data); err != nil {
-		return stop, err
-	}
-	a.logger.Info("embedded nats started", "store", filepath.Join(a.opts.data, "nats"), "url_file", filepath.Join(a.opts.data, embedded.URLFile))
-	return stop, nil
+	return func() error { a.embedded.Shutdown(); return nil }, nil
 }
 
 // connectNATS connects, waiting for NATS as long as it takes.
@@ -273,30 +272,25 @@ func (a *app) startProjector(ctx context.Context) (func() error, error) {
 	if a.projector, err = projections.NewProjector(ctx, a.db, a.js, a.log.Stream(), a.logger.With("component", "projector")); err != nil {
 		return nil, err
 	}
+	// What runs in the background until close: the projector, and what
+	// later steps start (the leader watch, the warm-up, the disk guard).
 	background, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.background = background
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.projector.Keep(background, time.Second, 30*time.Second)
-	}()
-	go a.projector.Watch(background, time.Second, a.env.now)
-	if from, stale := a.db.Stale(); stale {
-		// The old rows keep answering (and following the stream) while the
-		// new ones are built beside them; /readyz shows the progress.
-		a.logger.Warn("read model was written by another projection version: rebuilding it in the background",
-			"read_model", a.readModelPath(), "found_version", from, "version", projections.Version)
-		go a.projector.Rebuild(background, a.log)
-	}
+	stop := a.projector.Follow(background, a.log, a.env.now)
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "chancery_read_model_position", Help: "Stream sequence of the last event the read model applied.",
 		}, func() float64 { return float64(a.projector.Position()) }))
-	return func() error {
-		cancel()
-		<-done
-		return nil
-	}, nil
+	return func() error { cancel(); stop(); return nil }, nil
+}
+
+// caughtUp waits until the read model has applied every event stored now.
+func (a *app) caughtUp(ctx context.Context) error {
+	last, err := a.log.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	return a.projector.WaitFor(ctx, last)
 }
 
 // startNotifier starts the alerts: the sweep, the digests and the
@@ -342,15 +336,7 @@ func (a *app) serveAPI(context.Context) (func() error, error) {
 		Now: a.env.now, Snapshots: a.snapshots, PublicURL: cfg.Calendar.PublicURL, Logger: logger.With("component", "calendar"),
 	})
 	// Decode the feed's engagements before the first subscriber asks.
-	go func() {
-		wctx, cancel := context.WithTimeout(a.background, 2*time.Minute)
-		defer cancel()
-		if last, err := a.log.LastSeq(wctx); err == nil && a.projector.WaitFor(wctx, last) == nil {
-			if err := feeds.Warm(wctx); err != nil && wctx.Err() == nil {
-				logger.Warn("calendar warm-up failed", "err", err)
-			}
-		}
-	}()
+	feeds.WarmAfter(a.background, a.caughtUp)
 	leaders := events.NewLeaderWatch(a.js, events.LeaderWatchConfig{
 		Streams:  []string{a.log.Stream(), "KV_" + events.IdempotencyBucket, notifier.AlertStream, "KV_" + notifier.DeliveryBucket},
 		Colocate: cfg.NATS.Colocate(), Logger: logger.With("component", "leaders"),
@@ -404,14 +390,4 @@ func (a *app) close() error {
 		err = a.http.Shutdown(15 * time.Second)
 	}
 	return errors.Join(err, a.steps.Undo())
-}
-
-// apiTokens gathers the bearer tokens (config.Config.GatherTokens) with
-// CHANCERY_API_TOKEN from the environment; a short one is bad input.
-func apiTokens(dataDir string, cfg config.Config, getenv func(string) string, logger *slog.Logger) ([]api.Token, error) {
-	tokens, err := cfg.GatherTokens(dataDir, getenv("CHANCERY_API_TOKEN"), logger)
-	if errors.Is(err, config.ErrShortToken) {
-		return nil, usagef("%v", err)
-	}
-	return tokens, err
 }

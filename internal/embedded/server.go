@@ -125,6 +125,21 @@ func (e *Server) restart() error {
 	return nil
 }
 
+// Serve starts serve's server on dataDir's store and publishes its URL
+// (Publish), so that tools attach to it; it logs where both are.
+func Serve(dataDir string, logger *slog.Logger) (*Server, error) {
+	e, err := Start(dataDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Publish(dataDir); err != nil {
+		e.Shutdown()
+		return nil, err
+	}
+	logger.Info("embedded nats started", "store", filepath.Join(dataDir, "nats"), "url_file", e.urlFile)
+	return e, nil
+}
+
 // Publish writes the server's client URL to dataDir/nats.url (mode 0600),
 // through which the other subcommands attach to a running serve instead of
 // opening the store a second time. Only serve publishes: a tool's server
