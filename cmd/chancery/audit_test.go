@@ -30,10 +30,10 @@ func recordAuditedStory(t *testing.T, dir string) (s *service, talksID string) {
 	s = startService(t, dir, func(o *testServe) { o.now, o.config = clk.Now, cfg })
 	talksID, _ = recordSeed(t, s)
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
-	s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"},
-		"Authorization", "Bearer "+embassyToken).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"},
+		"Authorization", "Bearer "+embassyToken).Must(t, 200)
 	clk.Set(time.Date(2022, 8, 21, 9, 0, 0, 0, time.UTC))
-	s.do("POST", "/api/v1/meetings/"+talksID+"/cancel", map[string]any{"reason": "called off"}).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+talksID+"/cancel", map[string]any{"reason": "called off"}).Must(t, 200)
 	return s, talksID
 }
 

@@ -49,9 +49,9 @@ func TestConfiguredTokensSayTheTokenFileIsNotRead(t *testing.T) {
 	}
 
 	s := startService(t, t.TempDir())
-	r := s.do("POST", "/api/v1/meetings", seedTalks(), "Authorization", "-").must(t, 401)
-	if !strings.Contains(r.str("detail"), "api-token") || !strings.Contains(r.str("detail"), "api_tokens") {
-		t.Errorf("401 detail %q; want it to say where tokens come from", r.str("detail"))
+	r := s.Do("POST", "/api/v1/meetings", seedTalks(), "Authorization", "-").Must(t, 401)
+	if !strings.Contains(r.Str("detail"), "api-token") || !strings.Contains(r.Str("detail"), "api_tokens") {
+		t.Errorf("401 detail %q; want it to say where tokens come from", r.Str("detail"))
 	}
 }
 

@@ -57,11 +57,11 @@ subscribers:
 	a, b := replica("a", nodes[0]), replica("b", nodes[1])
 
 	talksID, pos := recordSeed(t, a)
-	got := b.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, pos), nil).must(t, 200)
-	if got.str("title") == "" || got.json["version"] != float64(1) {
-		t.Fatalf("replica b shows %v, want the talks at version 1", got.json)
+	got := b.Do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, pos), nil).Must(t, 200)
+	if got.Str("title") == "" || got.JSON["version"] != float64(1) {
+		t.Fatalf("replica b shows %v, want the talks at version 1", got.JSON)
 	}
-	visits := b.do("GET", fmt.Sprintf("/api/v1/visits?min_position=%d", pos), nil).must(t, 200).list("visits")
+	visits := b.Do("GET", fmt.Sprintf("/api/v1/visits?min_position=%d", pos), nil).Must(t, 200).List("visits")
 	if len(visits) != len(seedVisits) {
 		t.Errorf("replica b lists %d visits, want %d", len(visits), len(seedVisits))
 	}
@@ -73,14 +73,14 @@ subscribers:
 	for i, s := range []*service{a, b} {
 		wg.Go(func() {
 			body := map[string]any{"start": fmt.Sprintf("2022-08-%02d", 23+i), "reason": "moved"}
-			statuses[i] = s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", body).status
+			statuses[i] = s.Do("POST", "/api/v1/meetings/"+talksID+"/reschedule", body).Status
 		})
 	}
 	wg.Wait()
 	if statuses[0] != 200 || statuses[1] != 200 {
 		t.Fatalf("concurrent reschedules on the two replicas answered %v, want 200 and 200", statuses)
 	}
-	hist := a.do("GET", "/api/v1/meetings/"+talksID+"/history", nil).must(t, 200).list("events")
+	hist := a.Do("GET", "/api/v1/meetings/"+talksID+"/history", nil).Must(t, 200).List("events")
 	if len(hist) != 3 {
 		t.Fatalf("history has %d events, want scheduled and two reschedules", len(hist))
 	}
@@ -139,7 +139,7 @@ func TestServeWaitsForItsClusterToStart(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("start: %v", r.err)
 		}
-		r.s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+		r.s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 	case <-time.After(90 * time.Second):
 		t.Fatal("the service did not start within 90 s of its cluster")
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chancery/chancery/internal/apitest"
 )
 
 // A full disk under the embedded store: the write that meets it answers
@@ -41,44 +43,44 @@ func TestFullDiskAnswers503AndHealsOnceSpaceIsFreed(t *testing.T) {
 	}
 
 	acked := 0
-	var failed response
+	var failed apitest.Response
 	for i := range 5000 {
 		body := seedTalks()
 		body["title"] = fmt.Sprintf("Talks %d", i)
 		body["description"] = strings.Repeat("x", 8000)
-		r := svc.do("POST", "/api/v1/meetings", body)
-		if r.status != http.StatusCreated {
+		r := svc.Do("POST", "/api/v1/meetings", body)
+		if r.Status != http.StatusCreated {
 			failed = r
 			break
 		}
 		acked++
 	}
-	if failed.status != http.StatusServiceUnavailable || failed.header.Get("Retry-After") == "" {
-		t.Fatalf("the write that met the full disk: %d (Retry-After %q) %s, want 503 with Retry-After", failed.status, failed.header.Get("Retry-After"), failed.raw)
+	if failed.Status != http.StatusServiceUnavailable || failed.Header.Get("Retry-After") == "" {
+		t.Fatalf("the write that met the full disk: %d (Retry-After %q) %s, want 503 with Retry-After", failed.Status, failed.Header.Get("Retry-After"), failed.Raw)
 	}
 	t.Logf("%d writes acknowledged before the disk was full", acked)
 
 	// From now on writes are refused at once, saying why.
-	r := svc.do("POST", "/api/v1/meetings", seedTalks())
-	if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.raw), "cannot write") {
-		t.Errorf("a write on the full disk: %d %s, want 503 saying the store cannot write", r.status, r.raw)
+	r := svc.Do("POST", "/api/v1/meetings", seedTalks())
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Raw), "cannot write") {
+		t.Errorf("a write on the full disk: %d %s, want 503 saying the store cannot write", r.Status, r.Raw)
 	}
-	if r := svc.do("GET", "/readyz", nil); r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.raw), "cannot write") {
-		t.Errorf("/readyz on the full disk: %d %s, want 503 saying why", r.status, r.raw)
+	if r := svc.Do("GET", "/readyz", nil); r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Raw), "cannot write") {
+		t.Errorf("/readyz on the full disk: %d %s, want 503 saying why", r.Status, r.Raw)
 	}
 
 	os.Remove(filler)
-	var after response
+	var after apitest.Response
 	waitUntil(90*time.Second, func() bool {
-		after = svc.do("POST", "/api/v1/meetings", seedTalks())
-		return after.status == http.StatusCreated
+		after = svc.Do("POST", "/api/v1/meetings", seedTalks())
+		return after.Status == http.StatusCreated
 	})
-	if after.status != http.StatusCreated {
-		t.Fatalf("a write after space was freed: %d %s, want 201 without a restart", after.status, after.raw)
+	if after.Status != http.StatusCreated {
+		t.Fatalf("a write after space was freed: %d %s, want 201 without a restart", after.Status, after.Raw)
 	}
-	pos := after.position(t)
-	waitUntil(60*time.Second, func() bool { return svc.do("GET", "/readyz", nil).status == http.StatusOK })
-	list := svc.do("GET", fmt.Sprintf("/api/v1/meetings?limit=500&min_position=%d", pos), nil).must(t, http.StatusOK).list("meetings")
+	pos := after.Position(t)
+	waitUntil(60*time.Second, func() bool { return svc.Do("GET", "/readyz", nil).Status == http.StatusOK })
+	list := svc.Do("GET", fmt.Sprintf("/api/v1/meetings?limit=500&min_position=%d", pos), nil).Must(t, http.StatusOK).List("meetings")
 	if len(list) < acked+1 {
 		t.Errorf("%d meetings listed, want every one of the %d acknowledged and the one after", len(list), acked+1)
 	}

@@ -47,9 +47,9 @@ func writeTrail(t *testing.T, trail string) string {
 func recordTalksStory(t *testing.T, s *service) (talksID string, last uint64) {
 	t.Helper()
 	talksID, _ = recordSeed(t, s)
-	s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"},
-		"Idempotency-Key", "reschedule-talks-1").must(t, 200)
-	last = s.do("POST", "/api/v1/meetings/"+talksID+"/cancel", map[string]any{"reason": "called off"}).must(t, 200).position(t)
+	s.Do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"},
+		"Idempotency-Key", "reschedule-talks-1").Must(t, 200)
+	last = s.Do("POST", "/api/v1/meetings/"+talksID+"/cancel", map[string]any{"reason": "called off"}).Must(t, 200).Position(t)
 	return talksID, last
 }
 

@@ -64,7 +64,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 		o.config, o.nats.url = cfgPath, home.URL
 	})
 
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := checkedClient(t, 30*time.Second)
 	post := func(key string, body map[string]any) (int, http.Header, error) {
 		buf, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", svc.base+"/api/v1/meetings", bytes.NewReader(buf))
@@ -135,7 +135,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	var polls []poll
 	var poller sync.WaitGroup
 	poller.Go(func() {
-		lb := &http.Client{Timeout: time.Second}
+		lb := checkedClient(t, time.Second)
 		for {
 			select {
 			case <-stop:
@@ -241,7 +241,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	// writes to, as it last learned them.
 	var leaders map[string]any
 	waitUntil(10*time.Second, func() bool {
-		leaders, _ = svc.do("GET", "/readyz", nil).json["leaders"].(map[string]any)
+		leaders, _ = svc.Do("GET", "/readyz", nil).JSON["leaders"].(map[string]any)
 		l, _ := leaders[events.DefaultStream].(string)
 		return l != "" && l != "leader "+victimName
 	})
@@ -255,11 +255,11 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	titles := map[string]int{}
 	cursor := ""
 	for {
-		r := svc.do("GET", "/api/v1/meetings?limit=500&cursor="+cursor+"&min_position="+fmt.Sprint(lastPosition(ctx, t, home)), nil).must(t, 200)
-		for _, m := range r.list("meetings") {
+		r := svc.Do("GET", "/api/v1/meetings?limit=500&cursor="+cursor+"&min_position="+fmt.Sprint(lastPosition(ctx, t, home)), nil).Must(t, 200)
+		for _, m := range r.List("meetings") {
 			titles[m["title"].(string)]++
 		}
-		if cursor = r.str("next_cursor"); cursor == "" {
+		if cursor = r.Str("next_cursor"); cursor == "" {
 			break
 		}
 	}

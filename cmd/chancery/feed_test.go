@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-ical"
 
+	"github.com/chancery/chancery/internal/apitest"
 	"github.com/chancery/chancery/internal/icalcheck"
 	"github.com/chancery/chancery/projections"
 )
@@ -59,8 +60,8 @@ type feedSeed struct {
 func recordFeedSeed(t *testing.T, s *service) *feedSeed {
 	t.Helper()
 	seed := &feedSeed{want: map[string]icalcheck.Event{}}
-	r := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
-	seed.talks = r.str("id")
+	r := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	seed.talks = r.Str("id")
 	seed.want[seed.talks] = icalcheck.Event{
 		UID: seed.talks + "@chancery", Summary: "Lavrov–Vulin talks", Status: "CONFIRMED", AllDay: true,
 		Start: date(t, "2022-08-22"), End: date(t, "2022-08-23"), Location: "Moscow, Russian Federation",
@@ -70,10 +71,10 @@ func recordFeedSeed(t *testing.T, s *service) *feedSeed {
 			"Source: " + seedSource + " (published 2022-08-19)",
 	}
 	for _, v := range seedVisits {
-		r := s.do("POST", "/api/v1/visits", v.body()).must(t, 201)
-		id := r.str("id")
+		r := s.Do("POST", "/api/v1/visits", v.body()).Must(t, 201)
+		id := r.Str("id")
 		seed.visits = append(seed.visits, id)
-		seed.pos = r.position(t)
+		seed.pos = r.Position(t)
 		end := v.end
 		if end == "" {
 			end = v.start
@@ -121,9 +122,9 @@ func (s *service) waitRead(t *testing.T, pos uint64) {
 }
 
 // feed fetches a feed uncompressed unless the headers ask otherwise.
-func (s *service) feed(method, path string, headers ...string) response {
+func (s *service) feed(method, path string, headers ...string) apitest.Response {
 	s.t.Helper()
-	return s.do(method, path, nil, append([]string{"Accept-Encoding", "identity"}, headers...)...)
+	return s.Do(method, path, nil, append([]string{"Accept-Encoding", "identity"}, headers...)...)
 }
 
 // uids lists the UIDs of a calendar's events, sorted.
@@ -148,18 +149,18 @@ func decodeCalendar(t *testing.T, ics []byte) *ical.Calendar {
 
 // checkFeed asserts a 200 calendar answer holding exactly want, read back
 // by both strict parsers.
-func checkFeed(t *testing.T, r response, want []icalcheck.Event) {
+func checkFeed(t *testing.T, r apitest.Response, want []icalcheck.Event) {
 	t.Helper()
-	r.must(t, 200)
+	r.Must(t, 200)
 	var wantUIDs []string
 	for _, w := range want {
 		wantUIDs = append(wantUIDs, w.UID)
 	}
 	slices.Sort(wantUIDs)
-	if got := uids(t, r.raw); !slices.Equal(got, wantUIDs) {
+	if got := uids(t, r.Raw); !slices.Equal(got, wantUIDs) {
 		t.Fatalf("feed has %v, want %v", got, wantUIDs)
 	}
-	icalcheck.Check(t, r.raw, want)
+	icalcheck.Check(t, r.Raw, want)
 }
 
 func TestFeedServesTheSeedWithHTTPCaching(t *testing.T) {
@@ -169,7 +170,7 @@ func TestFeedServesTheSeedWithHTTPCaching(t *testing.T) {
 
 	r := s.feed("GET", path)
 	checkFeed(t, r, seed.pick(append([]string{seed.talks}, seed.visits...)...))
-	h := r.header
+	h := r.Header
 	if got := h.Get("Content-Type"); got != "text/calendar; charset=utf-8" {
 		t.Errorf("Content-Type %q", got)
 	}
@@ -191,66 +192,66 @@ func TestFeedServesTheSeedWithHTTPCaching(t *testing.T) {
 			{"If-Modified-Since", modified},
 		} {
 			r := s.feed("GET", path, hdr...)
-			if r.status != 304 || len(r.raw) != 0 || r.header.Get("ETag") != etag {
-				t.Errorf("%s: %s: status %d, %d bytes, ETag %q", hdr[0], hdr[1], r.status, len(r.raw), r.header.Get("ETag"))
+			if r.Status != 304 || len(r.Raw) != 0 || r.Header.Get("ETag") != etag {
+				t.Errorf("%s: %s: status %d, %d bytes, ETag %q", hdr[0], hdr[1], r.Status, len(r.Raw), r.Header.Get("ETag"))
 			}
 		}
-		if r := s.feed("GET", path, "If-None-Match", `"stale"`); r.status != 200 || !bytes.Equal(r.raw, s.feed("GET", path).raw) {
-			t.Errorf("a stale ETag: status %d", r.status)
+		if r := s.feed("GET", path, "If-None-Match", `"stale"`); r.Status != 200 || !bytes.Equal(r.Raw, s.feed("GET", path).Raw) {
+			t.Errorf("a stale ETag: status %d", r.Status)
 		}
 		// Another query is another feed with another tag.
-		if other := s.feed("GET", "/calendar.ics?from=2021-01-01", "If-None-Match", etag); other.status != 200 {
-			t.Errorf("another query answered %d to this feed's ETag", other.status)
+		if other := s.feed("GET", "/calendar.ics?from=2021-01-01", "If-None-Match", etag); other.Status != 200 {
+			t.Errorf("another query answered %d to this feed's ETag", other.Status)
 		}
 	})
 
 	t.Run("gzip when asked", func(t *testing.T) {
 		z := s.feed("GET", path, "Accept-Encoding", "gzip")
-		z.must(t, 200)
-		if z.header.Get("Content-Encoding") != "gzip" {
-			t.Fatalf("Content-Encoding %q", z.header.Get("Content-Encoding"))
+		z.Must(t, 200)
+		if z.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Content-Encoding %q", z.Header.Get("Content-Encoding"))
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(z.raw))
+		zr, err := gzip.NewReader(bytes.NewReader(z.Raw))
 		if err != nil {
 			t.Fatal(err)
 		}
 		plain, err := io.ReadAll(zr)
-		if err != nil || !bytes.Equal(plain, r.raw) {
-			t.Fatalf("gzip body decompresses to %d bytes (%v), want the %d-byte feed", len(plain), err, len(r.raw))
+		if err != nil || !bytes.Equal(plain, r.Raw) {
+			t.Fatalf("gzip body decompresses to %d bytes (%v), want the %d-byte feed", len(plain), err, len(r.Raw))
 		}
-		zetag := z.header.Get("ETag")
+		zetag := z.Header.Get("ETag")
 		if zetag == etag || !strings.HasPrefix(zetag, `"`) {
 			t.Fatalf("gzip ETag %q must be a strong tag other than %q", zetag, etag)
 		}
-		if !strings.Contains(z.header.Get("Vary"), "Accept-Encoding") {
-			t.Errorf("Vary %q", z.header.Get("Vary"))
+		if !strings.Contains(z.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Vary %q", z.Header.Get("Vary"))
 		}
-		if r := s.feed("GET", path, "Accept-Encoding", "gzip", "If-None-Match", zetag); r.status != 304 {
-			t.Errorf("gzip variant's ETag: status %d, want 304", r.status)
+		if r := s.feed("GET", path, "Accept-Encoding", "gzip", "If-None-Match", zetag); r.Status != 304 {
+			t.Errorf("gzip variant's ETag: status %d, want 304", r.Status)
 		}
-		if r := s.feed("GET", path, "Accept-Encoding", "gzip;q=0"); r.header.Get("Content-Encoding") != "" {
-			t.Errorf("gzip;q=0 got Content-Encoding %q", r.header.Get("Content-Encoding"))
+		if r := s.feed("GET", path, "Accept-Encoding", "gzip;q=0"); r.Header.Get("Content-Encoding") != "" {
+			t.Errorf("gzip;q=0 got Content-Encoding %q", r.Header.Get("Content-Encoding"))
 		}
 	})
 
 	t.Run("HEAD", func(t *testing.T) {
 		hr := s.feed("HEAD", path)
-		hr.must(t, 200)
-		if len(hr.raw) != 0 {
-			t.Fatalf("HEAD has a %d-byte body", len(hr.raw))
+		hr.Must(t, 200)
+		if len(hr.Raw) != 0 {
+			t.Fatalf("HEAD has a %d-byte body", len(hr.Raw))
 		}
 		for _, k := range []string{"Content-Type", "Content-Disposition", "ETag", "Last-Modified", "Cache-Control"} {
-			if hr.header.Get(k) != h.Get(k) {
-				t.Errorf("HEAD %s %q, GET %q", k, hr.header.Get(k), h.Get(k))
+			if hr.Header.Get(k) != h.Get(k) {
+				t.Errorf("HEAD %s %q, GET %q", k, hr.Header.Get(k), h.Get(k))
 			}
 		}
-		if got := hr.header.Get("Content-Length"); got != h.Get("Content-Length") || got == "" {
+		if got := hr.Header.Get("Content-Length"); got != h.Get("Content-Length") || got == "" {
 			t.Errorf("HEAD Content-Length %q, GET %q", got, h.Get("Content-Length"))
 		}
 	})
 
 	t.Run("ranges", func(t *testing.T) {
-		body := r.raw
+		body := r.Raw
 		for _, tc := range []struct {
 			rng  string
 			want []byte
@@ -261,21 +262,21 @@ func TestFeedServesTheSeedWithHTTPCaching(t *testing.T) {
 			{"bytes=10-19", body[10:20]},
 		} {
 			got := s.feed("GET", path, "Range", tc.rng)
-			if got.status != 206 || !bytes.Equal(got.raw, tc.want) {
-				t.Errorf("Range %s: status %d, %d bytes, want 206 and %d bytes", tc.rng, got.status, len(got.raw), len(tc.want))
+			if got.Status != 206 || !bytes.Equal(got.Raw, tc.want) {
+				t.Errorf("Range %s: status %d, %d bytes, want 206 and %d bytes", tc.rng, got.Status, len(got.Raw), len(tc.want))
 			}
 		}
 	})
 
 	t.Run("a change makes a new feed", func(t *testing.T) {
-		res := s.do("POST", "/api/v1/meetings/"+seed.talks+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "a day later"}).must(t, 200)
-		s.waitRead(t, res.position(t))
+		res := s.Do("POST", "/api/v1/meetings/"+seed.talks+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "a day later"}).Must(t, 200)
+		s.waitRead(t, res.Position(t))
 		r := s.feed("GET", path, "If-None-Match", etag)
 		want := seed.pick(append([]string{seed.talks}, seed.visits...)...)
 		want[0].Start, want[0].End, want[0].Sequence = date(t, "2022-08-23"), date(t, "2022-08-24"), 1
 		want[0].Description = strings.Replace(want[0].Description, "\n\nSource:", "\n\nStatus: rescheduled (a day later)\n\nSource:", 1)
 		checkFeed(t, r, want)
-		if r.header.Get("ETag") == etag {
+		if r.Header.Get("ETag") == etag {
 			t.Fatal("the ETag did not change with the feed")
 		}
 	})
@@ -291,15 +292,15 @@ func TestFeedFiltersAndWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := s.do("POST", "/api/v1/meetings", map[string]any{
+	call := s.Do("POST", "/api/v1/meetings", map[string]any{
 		"kind": "call", "title": "Chancellor–President call", "start": day + "T15:00", "end": day + "T15:45",
 		"timezone": "Europe/Berlin", "location": map[string]any{"city": "Berlin", "country": "DE"},
 		"participants": []map[string]any{
 			{"name": "Olaf Scholz", "office": "Federal Chancellor", "country": "DE"},
 			{"name": "Emmanuel Macron", "office": "President of the French Republic", "country": "FR"},
 		},
-	}).must(t, 201).str("id")
-	s.waitRead(t, s.do("POST", "/api/v1/meetings/"+call+"/cancel", map[string]any{"reason": "postponed by both sides"}).must(t, 200).position(t))
+	}).Must(t, 201).Str("id")
+	s.waitRead(t, s.Do("POST", "/api/v1/meetings/"+call+"/cancel", map[string]any{"reason": "postponed by both sides"}).Must(t, 200).Position(t))
 	start, _ := time.ParseInLocation("2006-01-02T15:04", day+"T15:00", berlin)
 	seed.want[call] = icalcheck.Event{
 		UID: call + "@chancery", Summary: "Cancelled: Chancellor–President call", Status: "CANCELLED", Sequence: 1,
@@ -347,8 +348,8 @@ func TestFeedFiltersAndWindow(t *testing.T) {
 		{"?to=2022-13-01", "to"},
 	} {
 		r := s.feed("GET", "/calendar.ics"+tc.query)
-		if r.status != 400 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") || !slices.Equal(r.fieldErrors(), []string{tc.field}) {
-			t.Errorf("%s: status %d, %s, fields %v; want 400 naming %s", tc.query, r.status, r.header.Get("Content-Type"), r.fieldErrors(), tc.field)
+		if r.Status != 400 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") || !slices.Equal(r.FieldErrors(), []string{tc.field}) {
+			t.Errorf("%s: status %d, %s, fields %v; want 400 naming %s", tc.query, r.Status, r.Header.Get("Content-Type"), r.FieldErrors(), tc.field)
 		}
 	}
 }
@@ -363,13 +364,13 @@ func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
 
 	r := s.feed("GET", "/feeds/serbia.ics?from=2019-01-01")
 	checkFeed(t, r, seed.pick(all...))
-	if got := r.header.Get("Content-Disposition"); !strings.Contains(got, `filename="serbia.ics"`) {
+	if got := r.Header.Get("Content-Disposition"); !strings.Contains(got, `filename="serbia.ics"`) {
 		t.Errorf("Content-Disposition %q", got)
 	}
-	if !strings.HasPrefix(r.header.Get("Cache-Control"), "public") {
-		t.Errorf("public feed Cache-Control %q", r.header.Get("Cache-Control"))
+	if !strings.HasPrefix(r.Header.Get("Cache-Control"), "public") {
+		t.Errorf("public feed Cache-Control %q", r.Header.Get("Cache-Control"))
 	}
-	if name := decodeCalendar(t, r.raw).Props.Get("X-WR-CALNAME"); name == nil || !strings.Contains(name.Value, "serbia") {
+	if name := decodeCalendar(t, r.Raw).Props.Get("X-WR-CALNAME"); name == nil || !strings.Contains(name.Value, "serbia") {
 		t.Errorf("X-WR-CALNAME %v", name)
 	}
 	// The feed's own filter holds whatever the query says.
@@ -377,13 +378,13 @@ func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
 
 	private := s.feed("GET", "/feeds/lavrov.ics?from=2019-01-01&token="+feedToken)
 	checkFeed(t, private, seed.pick(seed.talks, seed.visits[3]))
-	if !strings.HasPrefix(private.header.Get("Cache-Control"), "private") {
-		t.Errorf("private feed Cache-Control %q", private.header.Get("Cache-Control"))
+	if !strings.HasPrefix(private.Header.Get("Cache-Control"), "private") {
+		t.Errorf("private feed Cache-Control %q", private.Header.Get("Cache-Control"))
 	}
 
-	s.feed("GET", "/feeds/serbia.ics?token=wrong").must(t, 200) // a public feed ignores tokens
+	s.feed("GET", "/feeds/serbia.ics?token=wrong").Must(t, 200) // a public feed ignores tokens
 	unknown := s.feed("GET", "/feeds/nosuch.ics")
-	unknown.must(t, 404)
+	unknown.Must(t, 404)
 	for _, path := range []string{
 		"/feeds/lavrov.ics",
 		"/feeds/lavrov.ics?token=",
@@ -394,11 +395,11 @@ func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
 		"/feeds/lavrov",
 	} {
 		r := s.feed("GET", path)
-		if r.status != 404 || !bytes.Equal(r.raw, unknown.raw) {
-			t.Errorf("%s: status %d, body %s; want the 404 of an unknown feed", path, r.status, r.raw)
+		if r.Status != 404 || !bytes.Equal(r.Raw, unknown.Raw) {
+			t.Errorf("%s: status %d, body %s; want the 404 of an unknown feed", path, r.Status, r.Raw)
 		}
-		if bytes.Contains(r.raw, []byte("token")) || bytes.Contains(r.raw, []byte("lavrov")) {
-			t.Errorf("%s: the 404 tells too much: %s", path, r.raw)
+		if bytes.Contains(r.Raw, []byte("token")) || bytes.Contains(r.Raw, []byte("lavrov")) {
+			t.Errorf("%s: the 404 tells too much: %s", path, r.Raw)
 		}
 	}
 }
@@ -414,7 +415,7 @@ func TestFeedAlarmsFromTheURL(t *testing.T) {
 	// gets the trigger it meant.
 	r := s.feed("GET", "/calendar.ics?from=2019-01-01&alarm=-PT1H&alarm=-P1D&alarm=+PT15M")
 	checkFeed(t, r, seed.pick(all...))
-	for _, ev := range decodeCalendar(t, r.raw).Events() {
+	for _, ev := range decodeCalendar(t, r.Raw).Events() {
 		var triggers []string
 		for _, c := range ev.Children {
 			if c.Name != ical.CompAlarm {
@@ -432,15 +433,15 @@ func TestFeedAlarmsFromTheURL(t *testing.T) {
 			t.Errorf("%s: triggers %v, want %v", ev.Props.Get(ical.PropUID).Value, triggers, want)
 		}
 	}
-	if plain := s.feed("GET", "/calendar.ics?from=2019-01-01"); bytes.Contains(plain.raw, []byte("BEGIN:VALARM")) {
+	if plain := s.feed("GET", "/calendar.ics?from=2019-01-01"); bytes.Contains(plain.Raw, []byte("BEGIN:VALARM")) {
 		t.Error("a feed without alarm= has VALARMs")
 	}
 
 	for _, q := range []string{"alarm=1h", "alarm=-PT", "alarm=P", "alarm=-P5W", "alarm=-PT1H%0D%0ABEGIN:VEVENT",
 		"alarm=-PT1H&alarm=-PT2H&alarm=-PT3H&alarm=-PT4H&alarm=-PT5H&alarm=-PT6H"} {
 		r := s.feed("GET", "/calendar.ics?"+q)
-		if r.status != 400 || !slices.Contains(r.fieldErrors(), "alarm") {
-			t.Errorf("%s: status %d, fields %v; want 400 naming alarm", q, r.status, r.fieldErrors())
+		if r.Status != 400 || !slices.Contains(r.FieldErrors(), "alarm") {
+			t.Errorf("%s: status %d, fields %v; want 400 naming alarm", q, r.Status, r.FieldErrors())
 		}
 	}
 }
@@ -455,20 +456,20 @@ func TestFeedOfOneMeetingOrVisit(t *testing.T) {
 	} {
 		r := s.feed("GET", tc.path)
 		checkFeed(t, r, seed.pick(tc.id))
-		if r.header.Get("Content-Type") != "text/calendar; charset=utf-8" {
-			t.Errorf("%s: Content-Type %q", tc.path, r.header.Get("Content-Type"))
+		if r.Header.Get("Content-Type") != "text/calendar; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", tc.path, r.Header.Get("Content-Type"))
 		}
-		if got := r.header.Get("Content-Disposition"); !strings.Contains(got, `filename="`+tc.id+`.ics"`) {
+		if got := r.Header.Get("Content-Disposition"); !strings.Contains(got, `filename="`+tc.id+`.ics"`) {
 			t.Errorf("%s: Content-Disposition %q", tc.path, got)
 		}
-		if ev := decodeCalendar(t, r.raw).Events(); len(ev) == 1 {
+		if ev := decodeCalendar(t, r.Raw).Events(); len(ev) == 1 {
 			if u := ev[0].Props.Get(ical.PropURL); u == nil || !strings.HasSuffix(u.Value, strings.TrimSuffix(tc.path, ".ics")) {
 				t.Errorf("%s: URL %v", tc.path, u)
 			}
 		}
 	}
-	s.feed("GET", "/api/v1/meetings/mtg_01gav00000000000000000zz99.ics").must(t, 404)
-	s.feed("GET", "/api/v1/meetings/"+seed.visits[0]+".ics").must(t, 400)
+	s.feed("GET", "/api/v1/meetings/mtg_01gav00000000000000000zz99.ics").Must(t, 404)
+	s.feed("GET", "/api/v1/meetings/"+seed.visits[0]+".ics").Must(t, 400)
 }
 
 // With the real clock: a cancelled meeting stays in the feed, cancelled,
@@ -485,8 +486,8 @@ func TestFeedKeepsRecentCancellationsOnly(t *testing.T) {
 		d := time.Now().UTC().AddDate(0, 0, -tc.daysAgo)
 		body := seedTalks()
 		body["start"], body["source"] = d.Format(time.DateOnly), nil
-		created := s.do("POST", "/api/v1/meetings", body).must(t, 201)
-		id, pos := created.str("id"), created.position(t)
+		created := s.Do("POST", "/api/v1/meetings", body).Must(t, 201)
+		id, pos := created.Str("id"), created.Position(t)
 		ev := icalcheck.Event{
 			UID: id + "@chancery", Summary: "Lavrov–Vulin talks", Status: "CONFIRMED", AllDay: true,
 			Start: date(t, d.Format(time.DateOnly)), End: date(t, d.Format(time.DateOnly)).AddDate(0, 0, 1),
@@ -496,7 +497,7 @@ func TestFeedKeepsRecentCancellationsOnly(t *testing.T) {
 				"Bilateral cooperation agenda; international and regional questions.",
 		}
 		if tc.cancel {
-			pos = s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).must(t, 200).position(t)
+			pos = s.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).Must(t, 200).Position(t)
 			ev.Summary, ev.Status, ev.Sequence = "Cancelled: "+ev.Summary, "CANCELLED", 1
 			ev.Description += "\n\nStatus: cancelled (called off)"
 		}
@@ -509,7 +510,7 @@ func TestFeedKeepsRecentCancellationsOnly(t *testing.T) {
 	}
 	r := s.feed("GET", "/calendar.ics")
 	checkFeed(t, r, want)
-	if bytes.Contains(r.raw, []byte(gone)) {
+	if bytes.Contains(r.Raw, []byte(gone)) {
 		t.Fatal("a meeting cancelled 40 days ago is still in the feed")
 	}
 }
@@ -535,14 +536,14 @@ func TestListFiltersTakeAtMostTheCapOfValues(t *testing.T) {
 		{"/api/v1/visits?" + repeat("status", "completed", over), "status"},
 	} {
 		r := s.feed("GET", tc.path)
-		if r.status != 400 || !slices.Contains(r.fieldErrors(), tc.field) {
-			t.Errorf("%.60s…: status %d %s, want 400 naming %q", tc.path, r.status, r.raw, tc.field)
+		if r.Status != 400 || !slices.Contains(r.FieldErrors(), tc.field) {
+			t.Errorf("%.60s…: status %d %s, want 400 naming %q", tc.path, r.Status, r.Raw, tc.field)
 		}
 	}
 	// At the cap, the feed is served: the cap is within what SQLite takes.
 	r := s.feed("GET", "/calendar.ics?from=2019-01-01&"+repeat("participant", "Lavrov", projections.MaxFilterValues)+"&"+repeat("country", "RS", projections.MaxFilterValues))
-	if r.status != 200 || !bytes.Contains(r.raw, []byte("Lavrov")) {
-		t.Errorf("feed at the cap: status %d %.300s", r.status, r.raw)
+	if r.Status != 200 || !bytes.Contains(r.Raw, []byte("Lavrov")) {
+		t.Errorf("feed at the cap: status %d %.300s", r.Status, r.Raw)
 	}
 }
 

@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chancery/chancery/api"
+	"github.com/chancery/chancery/internal/apitest"
 	fakeclock "github.com/chancery/chancery/internal/clock"
 )
 
@@ -25,11 +25,12 @@ func newClock(t time.Time) *clock { return fakeclock.New(t) }
 // service is a running `chancery serve` in this process: real embedded NATS,
 // real SQLite file, real HTTP server on a loopback port.
 type service struct {
-	t      *testing.T
-	app    *app
-	base   string
-	dir    string
-	closed bool
+	*apitest.Client // every answer checked against the API's document
+	t               *testing.T
+	app             *app
+	base            string
+	dir             string
+	closed          bool
 }
 
 // testServe is what a test may set before serve starts: its flags, and
@@ -69,9 +70,16 @@ func tryStartService(t *testing.T, dir string, tweak ...func(*testServe)) (*serv
 	if err != nil {
 		return nil, err
 	}
-	s := &service{t: t, app: a, base: "http://" + a.addr(), dir: dir}
+	return newService(t, a, dir), nil
+}
+
+// newService is the test's hold on a started app serving dir; it stops
+// the app when the test ends.
+func newService(t *testing.T, a *app, dir string) *service {
+	base := "http://" + a.addr()
+	s := &service{Client: document(t).NewClient(t, base, testToken), t: t, app: a, base: base, dir: dir}
 	t.Cleanup(s.stop)
-	return s, nil
+	return s
 }
 
 func (s *service) stop() {
@@ -84,100 +92,27 @@ func (s *service) stop() {
 	}
 }
 
-// response is an HTTP answer with its body decoded when it is JSON.
-type response struct {
-	status int
-	header http.Header
-	raw    []byte
-	json   map[string]any
-}
+// checker is built once: reading the document takes longer than most
+// requests.
+var checker = sync.OnceValues(func() (*apitest.Checker, error) { return apitest.New(api.OpenAPI()) })
 
-// do sends a request; body may be nil, a []byte, or a value to encode as
-// JSON. Headers come in pairs; "Authorization" defaults to the test token
-// for writes, and "-" as its value sends none.
-func (s *service) do(method, path string, body any, headers ...string) response {
-	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequest(method, s.base+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if method != http.MethodGet {
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "-" {
-			req.Header.Del(headers[i])
-			continue
-		}
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := response{status: res.StatusCode, header: res.Header, raw: raw}
-	json.Unmarshal(raw, &r.json)
-	return r
-}
-
-// must fails the test unless the response has the wanted status.
-func (r response) must(t *testing.T, want int) response {
+// document is the checker of the API's document, for a test's requests.
+func document(t testing.TB) *apitest.Checker {
 	t.Helper()
-	if r.status != want {
-		t.Fatalf("status %d, want %d: %s", r.status, want, r.raw)
-	}
-	return r
-}
-
-func (r response) position(t *testing.T) uint64 {
-	t.Helper()
-	n, err := strconv.ParseUint(r.header.Get("Chancery-Position"), 10, 64)
+	c, err := checker()
 	if err != nil {
-		t.Fatalf("no Chancery-Position header: %v", r.header)
+		t.Fatal(err)
 	}
-	return n
+	return c
 }
 
-func (r response) str(key string) string {
-	v, _ := r.json[key].(string)
-	return v
-}
-
-// list returns the items under key of a list response.
-func (r response) list(key string) []map[string]any {
-	items, _ := r.json[key].([]any)
-	out := make([]map[string]any, len(items))
-	for i, it := range items {
-		out[i], _ = it.(map[string]any)
-	}
-	return out
-}
-
-// fieldErrors returns the field names of a problem+json answer.
-func (r response) fieldErrors() []string {
-	var out []string
-	errs, _ := r.json["errors"].([]any)
-	for _, e := range errs {
-		m, _ := e.(map[string]any)
-		f, _ := m["field"].(string)
-		out = append(out, f)
-	}
-	return out
+// checkedClient is an HTTP client that gives up after timeout (never when
+// 0) and checks every answer against the API's document.
+func checkedClient(t testing.TB, timeout time.Duration) *http.Client {
+	t.Helper()
+	c := document(t).Client(t, nil)
+	c.Timeout = timeout
+	return c
 }
 
 // waitUntil polls cond every 20 ms until it holds or d has passed.

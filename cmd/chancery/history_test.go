@@ -13,11 +13,11 @@ import (
 func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 	clk := newClock(time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
 	s := startService(t, t.TempDir(), func(o *testServe) { o.now = clk.Now })
-	id := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201).str("id")
+	id := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201).Str("id")
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
-	s.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"}).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "schedules"}).Must(t, 200)
 	clk.Set(time.Date(2022, 8, 21, 9, 0, 0, 0, time.UTC))
-	s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).Must(t, 200)
 
 	for _, tc := range []struct {
 		asOf          string
@@ -29,12 +29,12 @@ func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 		{"2022-08-20T14:00:00+03:00", "rescheduled", "2022-08-23", 2},
 		{"2022-08-22T00:00:00Z", "cancelled", "2022-08-23", 3},
 	} {
-		r := s.do("GET", "/api/v1/meetings/"+id+"?as_of="+tc.asOf, nil).must(t, 200)
-		if r.str("status") != tc.status || r.str("start") != tc.start || r.json["version"] != tc.version {
-			t.Errorf("as_of %s: status %q start %q version %v, want %q %q %v", tc.asOf, r.str("status"), r.str("start"), r.json["version"], tc.status, tc.start, tc.version)
+		r := s.Do("GET", "/api/v1/meetings/"+id+"?as_of="+tc.asOf, nil).Must(t, 200)
+		if r.Str("status") != tc.status || r.Str("start") != tc.start || r.JSON["version"] != tc.version {
+			t.Errorf("as_of %s: status %q start %q version %v, want %q %q %v", tc.asOf, r.Str("status"), r.Str("start"), r.JSON["version"], tc.status, tc.start, tc.version)
 		}
 	}
-	s.do("GET", "/api/v1/meetings/"+id+"?as_of=2022-08-18T00:00:00Z", nil).must(t, 404)
+	s.Do("GET", "/api/v1/meetings/"+id+"?as_of=2022-08-18T00:00:00Z", nil).Must(t, 404)
 
 	// The list as of each moment answers from a point-in-time replay,
 	// replayed once per moment however often it is asked.
@@ -49,10 +49,10 @@ func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 		{"2022-08-21T12:00:00Z", "cancelled", 1},
 	} {
 		for range 2 {
-			r := s.do("GET", "/api/v1/meetings?as_of="+tc.asOf, nil).must(t, 200)
-			items := r.list("meetings")
-			if len(items) != tc.count || (tc.count > 0 && items[0]["status"] != tc.status) || r.json["position"] != float64(i) {
-				t.Errorf("list as_of %s = %s, want %d meeting(s) %q at position %d", tc.asOf, r.raw, tc.count, tc.status, i)
+			r := s.Do("GET", "/api/v1/meetings?as_of="+tc.asOf, nil).Must(t, 200)
+			items := r.List("meetings")
+			if len(items) != tc.count || (tc.count > 0 && items[0]["status"] != tc.status) || r.JSON["position"] != float64(i) {
+				t.Errorf("list as_of %s = %s, want %d meeting(s) %q at position %d", tc.asOf, r.Raw, tc.count, tc.status, i)
 			}
 		}
 		if got := s.app.snapshots.Builds(); got != int64(i+1) {
@@ -60,11 +60,11 @@ func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 		}
 	}
 	// Another moment with the same last event is the same snapshot.
-	s.do("GET", "/api/v1/meetings?as_of=2022-08-21T23:00:00Z&status=cancelled", nil).must(t, 200)
+	s.Do("GET", "/api/v1/meetings?as_of=2022-08-21T23:00:00Z&status=cancelled", nil).Must(t, 200)
 	if got := s.app.snapshots.Builds(); got != 4 {
 		t.Errorf("a moment after the same last event replayed again (%d replays)", got)
 	}
-	s.do("GET", "/api/v1/meetings?as_of=soon", nil).must(t, 400)
+	s.Do("GET", "/api/v1/meetings?as_of=soon", nil).Must(t, 400)
 
 	// The feed as of each moment: same snapshots, no new replay; the
 	// window and cancellations are those of that moment.
@@ -73,17 +73,17 @@ func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 		{"2022-08-20T12:00:00Z", "DTSTART;VALUE=DATE:20220823\r\n"},
 		{"2022-08-21T12:00:00Z", "STATUS:CANCELLED\r\n"},
 	} {
-		r := s.do("GET", "/calendar.ics?as_of="+tc.asOf, nil).must(t, 200)
-		if !bytes.Contains(r.raw, []byte("UID:"+id+"@")) || !bytes.Contains(r.raw, []byte(tc.want)) {
-			t.Errorf("feed as of %s lacks %q:\n%s", tc.asOf, tc.want, r.raw)
+		r := s.Do("GET", "/calendar.ics?as_of="+tc.asOf, nil).Must(t, 200)
+		if !bytes.Contains(r.Raw, []byte("UID:"+id+"@")) || !bytes.Contains(r.Raw, []byte(tc.want)) {
+			t.Errorf("feed as of %s lacks %q:\n%s", tc.asOf, tc.want, r.Raw)
 		}
 	}
 	if got := s.app.snapshots.Builds(); got != 4 {
 		t.Errorf("feeds as of known moments replayed again (%d replays, want 4)", got)
 	}
-	s.do("GET", "/calendar.ics?as_of=soon", nil).must(t, 400)
+	s.Do("GET", "/calendar.ics?as_of=soon", nil).Must(t, 400)
 
-	hist := s.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, 200).list("events")
+	hist := s.Do("GET", "/api/v1/meetings/"+id+"/history", nil).Must(t, 200).List("events")
 	if len(hist) != 3 {
 		t.Fatalf("history has %d events, want 3", len(hist))
 	}
@@ -106,24 +106,24 @@ func TestAsOfShowsEachMomentOfTheTalks(t *testing.T) {
 func TestEventLogPagesAndStreamsInStreamOrder(t *testing.T) {
 	s := startService(t, t.TempDir())
 	talksID, last := recordSeed(t, s)
-	s.do("POST", "/api/v1/meetings/"+talksID+"/postpone", nil).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+talksID+"/postpone", nil).Must(t, 200)
 	last++
 
 	var seqs []float64
 	after := 0.0
 	for range 10 {
-		r := s.do("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=3", int(after)), nil).must(t, 200)
-		page := r.list("events")
+		r := s.Do("GET", fmt.Sprintf("/api/v1/events?after=%d&limit=3", int(after)), nil).Must(t, 200)
+		page := r.List("events")
 		for _, e := range page {
 			seqs = append(seqs, e["seq"].(float64))
 		}
 		if len(page) == 0 {
-			if r.json["next_after"] != after {
-				t.Errorf("empty page next_after = %v, want %v", r.json["next_after"], after)
+			if r.JSON["next_after"] != after {
+				t.Errorf("empty page next_after = %v, want %v", r.JSON["next_after"], after)
 			}
 			break
 		}
-		after = r.json["next_after"].(float64)
+		after = r.JSON["next_after"].(float64)
 	}
 	if len(seqs) != int(last) {
 		t.Fatalf("paged %d events, want %d", len(seqs), last)
@@ -134,18 +134,18 @@ func TestEventLogPagesAndStreamsInStreamOrder(t *testing.T) {
 		}
 	}
 
-	visits := s.do("GET", "/api/v1/events?type=visit.announced", nil).must(t, 200).list("events")
+	visits := s.Do("GET", "/api/v1/events?type=visit.announced", nil).Must(t, 200).List("events")
 	if len(visits) != len(seedVisits) {
 		t.Errorf("type filter: %d visit.announced, want %d", len(visits), len(seedVisits))
 	}
-	mine := s.do("GET", "/api/v1/events?aggregate="+talksID, nil).must(t, 200).list("events")
+	mine := s.Do("GET", "/api/v1/events?aggregate="+talksID, nil).Must(t, 200).List("events")
 	if len(mine) != 2 || mine[1]["type"] != "meeting.postponed" {
 		t.Errorf("aggregate filter: %v", mine)
 	}
 
 	req, _ := http.NewRequest("GET", s.base+"/api/v1/events?after=2", nil)
 	req.Header.Set("Accept", "application/x-ndjson")
-	res, err := http.DefaultClient.Do(req)
+	res, err := checkedClient(t, 0).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,42 +173,42 @@ func TestEventLogPagesAndStreamsInStreamOrder(t *testing.T) {
 
 func TestEventLogAfterTheLastPossibleSequenceIsAnEmptyPage(t *testing.T) {
 	s := startService(t, t.TempDir())
-	s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 	for _, after := range []string{"18446744073709551615", "18446744073709551614", "999"} {
-		r := s.do("GET", "/api/v1/events?after="+after, nil).must(t, 200)
-		if len(r.list("events")) != 0 || !bytes.Contains(r.raw, []byte(`"next_after":`+after+`}`)) {
-			t.Errorf("after=%s: %s, want no events and next_after %s", after, r.raw, after)
+		r := s.Do("GET", "/api/v1/events?after="+after, nil).Must(t, 200)
+		if len(r.List("events")) != 0 || !bytes.Contains(r.Raw, []byte(`"next_after":`+after+`}`)) {
+			t.Errorf("after=%s: %s, want no events and next_after %s", after, r.Raw, after)
 		}
-		if r := s.do("GET", "/api/v1/events?after="+after, nil, "Accept", "application/x-ndjson").must(t, 200); len(r.raw) != 0 {
-			t.Errorf("after=%s as ndjson: %q, want nothing", after, r.raw)
+		if r := s.Do("GET", "/api/v1/events?after="+after, nil, "Accept", "application/x-ndjson").Must(t, 200); len(r.Raw) != 0 {
+			t.Errorf("after=%s as ndjson: %q, want nothing", after, r.Raw)
 		}
 	}
 }
 
 func TestReadsWaitForMinPositionAndGiveUpClearly(t *testing.T) {
 	s := startService(t, t.TempDir())
-	w := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
-	got := s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", w.position(t)), nil).must(t, 200)
-	if len(got.list("meetings")) != 1 {
-		t.Fatalf("read after write did not see the write: %s", got.raw)
+	w := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	got := s.Do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", w.Position(t)), nil).Must(t, 200)
+	if len(got.List("meetings")) != 1 {
+		t.Fatalf("read after write did not see the write: %s", got.Raw)
 	}
-	r := s.do("GET", "/api/v1/meetings/"+w.str("id"), nil, "If-None-Match", `"1"`)
-	if r.status != http.StatusNotModified {
-		t.Errorf("If-None-Match with the current version: %d, want 304", r.status)
+	r := s.Do("GET", "/api/v1/meetings/"+w.Str("id"), nil, "If-None-Match", `"1"`)
+	if r.Status != http.StatusNotModified {
+		t.Errorf("If-None-Match with the current version: %d, want 304", r.Status)
 	}
 	// A position the stream will not reach in time: a clear 503, not a hang.
-	r = s.do("GET", "/api/v1/meetings?min_position=999", nil)
-	if r.status != 503 || r.header.Get("Retry-After") == "" {
-		t.Fatalf("unreachable min_position: %d %s", r.status, r.raw)
+	r = s.Do("GET", "/api/v1/meetings?min_position=999", nil)
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("unreachable min_position: %d %s", r.Status, r.Raw)
 	}
 }
 
 func TestFeedsHonourMinPosition(t *testing.T) {
 	s := startService(t, t.TempDir())
-	w := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
-	r := s.do("GET", fmt.Sprintf("/calendar.ics?from=2022-01-01&min_position=%d", w.position(t)), nil).must(t, 200)
-	if !bytes.Contains(r.raw, []byte("UID:"+w.str("id")+"@")) {
-		t.Errorf("feed read at the write's position lacks the meeting:\n%s", r.raw)
+	w := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	r := s.Do("GET", fmt.Sprintf("/calendar.ics?from=2022-01-01&min_position=%d", w.Position(t)), nil).Must(t, 200)
+	if !bytes.Contains(r.Raw, []byte("UID:"+w.Str("id")+"@")) {
+		t.Errorf("feed read at the write's position lacks the meeting:\n%s", r.Raw)
 	}
-	s.do("GET", "/calendar.ics?min_position=soon", nil).must(t, 400)
+	s.Do("GET", "/calendar.ics?min_position=soon", nil).Must(t, 400)
 }

@@ -29,7 +29,7 @@ func TestSecondServeOnOneDataDirectoryRefuses(t *testing.T) {
 	if after, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(after) != string(urlBefore) {
 		t.Errorf("nats.url after the refused start: %q, %v; want the first serve's, unchanged", after, err)
 	}
-	first.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	first.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 }
 
 // A tool run while serve runs attaches to serve's server through nats.url
@@ -48,7 +48,7 @@ func TestToolAttachesToARunningServeAndLeavesItsURL(t *testing.T) {
 			t.Fatalf("nats.url after a tool ran: %q, %v; want serve's, unchanged", after, err)
 		}
 	}
-	s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 }
 
 // A tool run while no serve runs opens the store itself and holds the data
@@ -101,7 +101,7 @@ func TestServeWaitsForAToolThatOpenedTheStore(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("serve after the tool finished: %v", r.err)
 		}
-		r.s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+		r.s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 		if got, _ := os.ReadFile(filepath.Join(dir, "nats.url")); string(got) == stale {
 			t.Error("serve kept the stale nats.url")
 		}

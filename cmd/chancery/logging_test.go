@@ -88,18 +88,17 @@ subscribers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &service{t: t, app: a, base: "http://" + a.addr(), dir: o.data}
-	t.Cleanup(s.stop)
+	s := newService(t, a, o.data)
 
-	id := s.do("POST", "/api/v1/meetings", seedTalks(), "Authorization", "Bearer "+apiSecret, "X-Request-Id", "req-created").must(t, 201).str("id")
-	s.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "moved"},
-		"Authorization", "Bearer "+apiSecret).must(t, 200)
-	s.do("GET", "/api/v1/meetings", nil, "Authorization", "Bearer "+apiSecret).must(t, 200)
-	s.do("GET", "/feeds/private.ics?token="+feedSecret, nil).must(t, 200)
+	id := s.Do("POST", "/api/v1/meetings", seedTalks(), "Authorization", "Bearer "+apiSecret, "X-Request-Id", "req-created").Must(t, 201).Str("id")
+	s.Do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "moved"},
+		"Authorization", "Bearer "+apiSecret).Must(t, 200)
+	s.Do("GET", "/api/v1/meetings", nil, "Authorization", "Bearer "+apiSecret).Must(t, 200)
+	s.Do("GET", "/feeds/private.ics?token="+feedSecret, nil).Must(t, 200)
 	for _, secret := range secrets {
-		s.do("GET", "/feeds/private.ics?token="+url.QueryEscape(secret)+"&x="+url.QueryEscape(secret), nil)
-		s.do("POST", "/api/v1/meetings", seedTalks(), "Authorization", "Bearer "+secret)
-		s.do("GET", "/api/v1/events?after="+url.QueryEscape(secret), nil, "Authorization", "Bearer "+secret)
+		s.Do("GET", "/feeds/private.ics?token="+url.QueryEscape(secret)+"&x="+url.QueryEscape(secret), nil)
+		s.Do("POST", "/api/v1/meetings", seedTalks(), "Authorization", "Bearer "+secret)
+		s.Do("GET", "/api/v1/events?after="+url.QueryEscape(secret), nil, "Authorization", "Bearer "+secret)
 	}
 	// The change alert, signed with the webhook secret; the email fails.
 	waitUntil(10*time.Second, func() bool { return hooked.Load() > 0 })

@@ -166,7 +166,7 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := http.Get("http://" + addr + "/readyz")
+		res, err := checkedClient(t, 0).Get("http://" + addr + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -190,7 +190,7 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 	}
 	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/meetings", strings.NewReader(`{"kind":"call","title":"Phone call","start":"2022-08-22T11:00","timezone":"Europe/Belgrade","location":{"country":"RS"}}`))
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	res, err := http.DefaultClient.Do(req)
+	res, err := checkedClient(t, 0).Do(req)
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("write with the generated token: %v %v", res, err)
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 // get answers a GET with its status, or 0 when nothing answers.
-func get(url string) int {
-	res, err := http.Get(url)
+func get(t *testing.T, url string) int {
+	res, err := checkedClient(t, 0).Get(url)
 	if err != nil {
 		return 0
 	}
@@ -41,8 +41,8 @@ func TestServeWaitsForNATSThatIsNotUpYet(t *testing.T) {
 		done <- exitCode(err)
 	}()
 
-	waitUntil(20*time.Second, func() bool { return get(base+"/healthz") == 200 })
-	if code := get(base + "/healthz"); code != 200 {
+	waitUntil(20*time.Second, func() bool { return get(t, base+"/healthz") == 200 })
+	if code := get(t, base+"/healthz"); code != 200 {
 		t.Fatalf("/healthz while waiting for NATS: %d, want 200\n%s", code, stderr.String())
 	}
 	// Several rounds of attempts later it is still up, and still unready.
@@ -52,7 +52,7 @@ func TestServeWaitsForNATSThatIsNotUpYet(t *testing.T) {
 		t.Fatalf("serve exited %d with no NATS server yet:\n%s", code, stderr.String())
 	default:
 	}
-	if code := get(base + "/readyz"); code != 503 {
+	if code := get(t, base+"/readyz"); code != 503 {
 		t.Errorf("/readyz while waiting for NATS: %d, want 503", code)
 	}
 	if log := stderr.String(); !strings.Contains(log, "waiting for it") || !strings.Contains(log, fmt.Sprintf("127.0.0.1:%d", natsPort)) {
@@ -60,13 +60,13 @@ func TestServeWaitsForNATSThatIsNotUpYet(t *testing.T) {
 	}
 
 	natstest.StartOn(t, "", natsPort)
-	waitUntil(30*time.Second, func() bool { return get(base+"/readyz") == 200 })
-	if code := get(base + "/readyz"); code != 200 {
+	waitUntil(30*time.Second, func() bool { return get(t, base+"/readyz") == 200 })
+	if code := get(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz once NATS is up: %d, want 200\n%s", code, stderr.String())
 	}
 	req, _ := http.NewRequest("POST", base+"/api/v1/meetings", strings.NewReader(`{"kind":"call","title":"Phone call","start":"2022-08-22T11:00","timezone":"Europe/Belgrade","location":{"country":"RS"}}`))
 	req.Header.Set("Authorization", "Bearer "+testToken)
-	res, err := http.DefaultClient.Do(req)
+	res, err := checkedClient(t, 0).Do(req)
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("write once NATS is up: %v %v", res, err)
 	}

@@ -54,7 +54,7 @@ subscribers:
 	})
 	talksID, _ := recordSeed(t, s)
 	clk.Set(time.Date(2022, 8, 20, 9, 0, 0, 0, time.UTC))
-	s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23"}).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23"}).Must(t, 200)
 
 	waitUntil(15*time.Second, func() bool {
 		mu.Lock()
@@ -74,22 +74,22 @@ subscribers:
 	}
 
 	// The deliveries API is for admins.
-	s.do("GET", "/api/v1/deliveries?status=sent", nil).must(t, 401)
+	s.Do("GET", "/api/v1/deliveries?status=sent", nil).Must(t, 401)
 	// The receiver has it; the record says so a moment later.
 	var list []map[string]any
 	for deadline := time.Now().Add(10 * time.Second); len(list) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		list = s.do("GET", "/api/v1/deliveries?status=sent", nil, "Authorization", "Bearer "+testToken).must(t, 200).list("deliveries")
+		list = s.Do("GET", "/api/v1/deliveries?status=sent", nil, "Authorization", "Bearer "+testToken).Must(t, 200).List("deliveries")
 	}
 	if len(list) != 1 || list[0]["id"] != id || list[0]["subscriber"] != "belgrade-desk" || list[0]["attempts"] != float64(1) {
 		t.Errorf("sent deliveries = %v, want the one alert %s", list, id)
 	}
-	s.do("GET", "/api/v1/deliveries?status=lost", nil, "Authorization", "Bearer "+testToken).must(t, 400)
-	s.do("POST", "/api/v1/deliveries/"+id+"/retry", nil).must(t, 409) // not a dead letter
-	s.do("POST", "/api/v1/deliveries/alt_nope/retry", nil).must(t, 404)
+	s.Do("GET", "/api/v1/deliveries?status=lost", nil, "Authorization", "Bearer "+testToken).Must(t, 400)
+	s.Do("POST", "/api/v1/deliveries/"+id+"/retry", nil).Must(t, 409) // not a dead letter
+	s.Do("POST", "/api/v1/deliveries/alt_nope/retry", nil).Must(t, 404)
 
 	var metrics string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		metrics = string(s.do("GET", "/metrics", nil).must(t, 200).raw)
+		metrics = string(s.Do("GET", "/metrics", nil).Must(t, 200).Raw)
 		if strings.Contains(metrics, `outcome="sent"`) || time.Now().After(deadline) {
 			break
 		}

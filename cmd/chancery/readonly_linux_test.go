@@ -34,7 +34,7 @@ func readOnly(t *testing.T, dir string) string {
 func TestServeOnAReadOnlyDataDirectoryFailsAtOnceNamingIt(t *testing.T) {
 	dir := t.TempDir()
 	s := startService(t, dir)
-	s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
+	s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 	s.stop()
 
 	ro := readOnly(t, dir)

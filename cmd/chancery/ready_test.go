@@ -25,10 +25,10 @@ func TestReadyzStaysReadyUnderSteadyWrites(t *testing.T) {
 			}
 			body := seedTalks()
 			body["title"] = fmt.Sprintf("Talks %d", i)
-			svc.do("POST", "/api/v1/meetings", body).must(t, http.StatusCreated)
+			svc.Do("POST", "/api/v1/meetings", body).Must(t, http.StatusCreated)
 		}
 	})
-	lb := &http.Client{Timeout: time.Second}
+	lb := checkedClient(t, time.Second)
 	polls, unready := 0, 0
 	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline); polls++ {
 		res, err := lb.Get(svc.base + "/readyz")

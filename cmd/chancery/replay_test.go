@@ -28,11 +28,11 @@ func talksStory(t *testing.T, s *service, clk *clock) (id string, moments [3]tim
 		time.Date(2022, 8, 21, 10, 0, 0, 0, time.UTC),
 	}
 	clk.Set(moments[0])
-	id = s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201).str("id")
+	id = s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201).Str("id")
 	clk.Set(moments[1])
-	s.do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23"}).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23"}).Must(t, 200)
 	clk.Set(moments[2])
-	s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "called off"}).Must(t, 200)
 	return id, moments
 }
 
@@ -227,7 +227,7 @@ func TestAuditVerifyPassesOnAHealthyStoreAndNamesATamperedRow(t *testing.T) {
 	dir := t.TempDir()
 	s := startService(t, dir)
 	talksID, pos := recordSeed(t, s)
-	s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", pos), nil).must(t, 200)
+	s.Do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", pos), nil).Must(t, 200)
 
 	code, stdout, stderr := runCLI(t, context.Background(), nil, "audit", "verify", "--data", dir)
 	if code != 0 || !strings.HasPrefix(stdout, "ok: ") {
@@ -279,7 +279,7 @@ func TestServeRebuildsAStaleReadModelInTheBackground(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		// Reads answer throughout: the old rows until the swap.
-		r := s.do("GET", "/api/v1/meetings/"+talksID, nil).must(t, 200)
+		r := s.Do("GET", "/api/v1/meetings/"+talksID, nil).Must(t, 200)
 		if rb := s.app.projector.RebuildStatus(); rb != nil && !rb.Running {
 			if rb.Error != "" || rb.FromVersion != 1 {
 				t.Fatalf("rebuild = %+v", rb)
@@ -287,14 +287,14 @@ func TestServeRebuildsAStaleReadModelInTheBackground(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no rebuild finished; last read %s", r.raw)
+			t.Fatalf("no rebuild finished; last read %s", r.Raw)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := s.do("GET", "/api/v1/meetings/"+talksID, nil).must(t, 200).str("status"); got != "scheduled" {
+	if got := s.Do("GET", "/api/v1/meetings/"+talksID, nil).Must(t, 200).Str("status"); got != "scheduled" {
 		t.Errorf("after the rebuild the talks are %q, want scheduled", got)
 	}
-	s.do("GET", "/readyz", nil).must(t, 200)
+	s.Do("GET", "/readyz", nil).Must(t, 200)
 	assertEqualsRebuild(t, s)
 }
 

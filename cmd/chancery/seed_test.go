@@ -56,10 +56,10 @@ func (v seedVisit) body() map[string]any {
 // and the position of the last write.
 func recordSeed(t *testing.T, s *service) (talksID string, pos uint64) {
 	t.Helper()
-	r := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
-	talksID = r.str("id")
+	r := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	talksID = r.Str("id")
 	for _, v := range seedVisits {
-		pos = s.do("POST", "/api/v1/visits", v.body()).must(t, 201).position(t)
+		pos = s.Do("POST", "/api/v1/visits", v.body()).Must(t, 201).Position(t)
 	}
 	return talksID, pos
 }
@@ -84,17 +84,17 @@ func TestSeedScenarioIsRecordedAndListedBackWithFilters(t *testing.T) {
 	talksID, pos := recordSeed(t, s)
 	wait := fmt.Sprintf("min_position=%d", pos)
 
-	talks := s.do("GET", "/api/v1/meetings/"+talksID+"?"+wait, nil).must(t, 200)
+	talks := s.Do("GET", "/api/v1/meetings/"+talksID+"?"+wait, nil).Must(t, 200)
 	for key, want := range map[string]string{
 		"status": "scheduled", "start": "2022-08-22", "end": "2022-08-22", "timezone": "Europe/Moscow",
 		"start_utc": "2022-08-21T21:00:00Z", "end_utc": "2022-08-22T21:00:00Z",
 	} {
-		if got := talks.str(key); got != want {
+		if got := talks.Str(key); got != want {
 			t.Errorf("talks %s = %q, want %q", key, got, want)
 		}
 	}
-	if talks.json["all_day"] != true {
-		t.Errorf("talks all_day = %v, want true", talks.json["all_day"])
+	if talks.JSON["all_day"] != true {
+		t.Errorf("talks all_day = %v, want true", talks.JSON["all_day"])
 	}
 
 	for _, tc := range []struct {
@@ -115,13 +115,13 @@ func TestSeedScenarioIsRecordedAndListedBackWithFilters(t *testing.T) {
 		{"from=2021-11-25T20:00:00Z&to=2021-11-25T20:30:00Z", []string{"Aleksandar Vučić→Sochi"}},
 		{"from=2021-11-25T21:00:00Z&to=2021-11-26T00:00:00Z", nil}, // Sochi is UTC+3: the visit ended at 21:00Z
 	} {
-		r := s.do("GET", "/api/v1/visits?"+tc.query+"&"+wait, nil).must(t, 200)
-		if got := ids(r.list("visits"), "visitor"); !slices.Equal(got, tc.want) {
+		r := s.Do("GET", "/api/v1/visits?"+tc.query+"&"+wait, nil).Must(t, 200)
+		if got := ids(r.List("visits"), "visitor"); !slices.Equal(got, tc.want) {
 			t.Errorf("visits?%s = %q, want %q", tc.query, got, tc.want)
 		}
 	}
 
-	sochi := s.do("GET", "/api/v1/visits?visitor=Vu%C4%8Di%C4%87&from=2021-11-01&"+wait, nil).must(t, 200).list("visits")
+	sochi := s.Do("GET", "/api/v1/visits?visitor=Vu%C4%8Di%C4%87&from=2021-11-01&"+wait, nil).Must(t, 200).List("visits")
 	if len(sochi) != 1 || sochi[0]["start_utc"] != "2021-11-23T21:00:00Z" || sochi[0]["end_utc"] != "2021-11-25T21:00:00Z" {
 		t.Errorf("Sochi visit in UTC = %v", sochi)
 	}
@@ -144,8 +144,8 @@ func TestSeedScenarioIsRecordedAndListedBackWithFilters(t *testing.T) {
 		{"from=2022-08-23", 0},
 		{"to=2022-08-21", 0}, // a date window compares local dates, not UTC instants
 	} {
-		r := s.do("GET", "/api/v1/meetings?"+tc.query+"&"+wait, nil).must(t, 200)
-		if got := len(r.list("meetings")); got != tc.want {
+		r := s.Do("GET", "/api/v1/meetings?"+tc.query+"&"+wait, nil).Must(t, 200)
+		if got := len(r.List("meetings")); got != tc.want {
 			t.Errorf("meetings?%s returned %d, want %d", tc.query, got, tc.want)
 		}
 	}
@@ -154,16 +154,16 @@ func TestSeedScenarioIsRecordedAndListedBackWithFilters(t *testing.T) {
 	var walked []string
 	cursor := ""
 	for page := 0; page < 5; page++ {
-		r := s.do("GET", "/api/v1/visits?limit=2&cursor="+cursor, nil).must(t, 200)
-		walked = append(walked, ids(r.list("visits"), "visitor")...)
-		if cursor = r.str("next_cursor"); cursor == "" {
+		r := s.Do("GET", "/api/v1/visits?limit=2&cursor="+cursor, nil).Must(t, 200)
+		walked = append(walked, ids(r.List("visits"), "visitor")...)
+		if cursor = r.Str("next_cursor"); cursor == "" {
 			break
 		}
 	}
 	if len(walked) != 6 || walked[0] != "Vladimir Putin→Belgrade" || walked[5] != "Ana Brnabić→Moscow" {
 		t.Errorf("paged walk = %q", walked)
 	}
-	if r := s.do("GET", "/api/v1/visits?cursor=bogus", nil); r.status != 400 || !slices.Contains(r.fieldErrors(), "cursor") {
-		t.Errorf("bad cursor: %d %s", r.status, r.raw)
+	if r := s.Do("GET", "/api/v1/visits?cursor=bogus", nil); r.Status != 400 || !slices.Contains(r.FieldErrors(), "cursor") {
+		t.Errorf("bad cursor: %d %s", r.Status, r.Raw)
 	}
 }

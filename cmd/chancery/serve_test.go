@@ -21,15 +21,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/apitest"
 	"github.com/chancery/chancery/internal/dbfault"
 	"github.com/chancery/chancery/projections"
 )
 
 func TestConcurrentReschedulesWithSameIfMatchExactlyOneWins(t *testing.T) {
 	s := startService(t, t.TempDir())
-	created := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
-	id := created.str("id")
-	if etag := created.header.Get("ETag"); etag != `"1"` {
+	created := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	id := created.Str("id")
+	if etag := created.Header.Get("ETag"); etag != `"1"` {
 		t.Fatalf("ETag = %s, want \"1\"", etag)
 	}
 
@@ -43,7 +44,7 @@ func TestConcurrentReschedulesWithSameIfMatchExactlyOneWins(t *testing.T) {
 			defer wg.Done()
 			<-start
 			body := map[string]any{"start": fmt.Sprintf("2022-09-%02d", i+1), "reason": fmt.Sprintf("attempt %d", i)}
-			statuses[i] = s.do("POST", "/api/v1/meetings/"+id+"/reschedule", body, "If-Match", `"1"`).status
+			statuses[i] = s.Do("POST", "/api/v1/meetings/"+id+"/reschedule", body, "If-Match", `"1"`).Status
 		}()
 	}
 	close(start)
@@ -62,7 +63,7 @@ func TestConcurrentReschedulesWithSameIfMatchExactlyOneWins(t *testing.T) {
 	if won != 1 {
 		t.Fatalf("%d reschedules succeeded, want exactly 1 (statuses %v)", won, statuses)
 	}
-	hist := s.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, 200).list("events")
+	hist := s.Do("GET", "/api/v1/meetings/"+id+"/history", nil).Must(t, 200).List("events")
 	var types []string
 	for _, e := range hist {
 		types = append(types, e["type"].(string))
@@ -70,48 +71,48 @@ func TestConcurrentReschedulesWithSameIfMatchExactlyOneWins(t *testing.T) {
 	if !slices.Equal(types, []string{"meeting.scheduled", "meeting.rescheduled"}) {
 		t.Fatalf("history = %v, want one scheduled and one rescheduled", types)
 	}
-	all := s.do("GET", "/api/v1/events?type=meeting.rescheduled", nil).must(t, 200).list("events")
+	all := s.Do("GET", "/api/v1/events?type=meeting.rescheduled", nil).Must(t, 200).List("events")
 	if len(all) != 1 {
 		t.Fatalf("stream holds %d meeting.rescheduled events, want 1", len(all))
 	}
 	// The loser's next try with the new version succeeds.
-	s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "x"}, "If-Match", `"1"`).must(t, 412)
-	s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "x"}, "If-Match", `"2"`).must(t, 200)
+	s.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "x"}, "If-Match", `"1"`).Must(t, 412)
+	s.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "x"}, "If-Match", `"2"`).Must(t, 200)
 }
 
 func TestIdempotencyKeyReturnsFirstResultImmediatelyAndAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	s := startService(t, dir)
 	body := seedTalks()
-	first := s.do("POST", "/api/v1/meetings", body, "Idempotency-Key", "release-2022-08-19-talks").must(t, 201)
-	again := s.do("POST", "/api/v1/meetings", body, "Idempotency-Key", "release-2022-08-19-talks").must(t, 201)
+	first := s.Do("POST", "/api/v1/meetings", body, "Idempotency-Key", "release-2022-08-19-talks").Must(t, 201)
+	again := s.Do("POST", "/api/v1/meetings", body, "Idempotency-Key", "release-2022-08-19-talks").Must(t, 201)
 	assertSameResponse(t, first, again)
-	if again.header.Get("Idempotent-Replayed") != "true" {
+	if again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("retry not marked as replayed")
 	}
 	// Same key, different request: refused, nothing recorded.
 	other := seedTalks()
 	other["title"] = "Something else"
-	s.do("POST", "/api/v1/meetings", other, "Idempotency-Key", "release-2022-08-19-talks").must(t, 422)
+	s.Do("POST", "/api/v1/meetings", other, "Idempotency-Key", "release-2022-08-19-talks").Must(t, 422)
 
 	// Commands are idempotent too.
-	id := first.str("id")
-	c1 := s.do("POST", "/api/v1/meetings/"+id+"/postpone", map[string]any{"reason": "agenda"}, "Idempotency-Key", "pp-1").must(t, 200)
-	c2 := s.do("POST", "/api/v1/meetings/"+id+"/postpone", map[string]any{"reason": "agenda"}, "Idempotency-Key", "pp-1").must(t, 200)
+	id := first.Str("id")
+	c1 := s.Do("POST", "/api/v1/meetings/"+id+"/postpone", map[string]any{"reason": "agenda"}, "Idempotency-Key", "pp-1").Must(t, 200)
+	c2 := s.Do("POST", "/api/v1/meetings/"+id+"/postpone", map[string]any{"reason": "agenda"}, "Idempotency-Key", "pp-1").Must(t, 200)
 	assertSameResponse(t, c1, c2)
 
 	s.stop()
 	s = startService(t, dir)
-	after := s.do("POST", "/api/v1/meetings", body, "Idempotency-Key", "release-2022-08-19-talks").must(t, 201)
+	after := s.Do("POST", "/api/v1/meetings", body, "Idempotency-Key", "release-2022-08-19-talks").Must(t, 201)
 	assertSameResponse(t, first, after)
-	c3 := s.do("POST", "/api/v1/meetings/"+id+"/postpone", map[string]any{"reason": "agenda"}, "Idempotency-Key", "pp-1").must(t, 200)
+	c3 := s.Do("POST", "/api/v1/meetings/"+id+"/postpone", map[string]any{"reason": "agenda"}, "Idempotency-Key", "pp-1").Must(t, 200)
 	assertSameResponse(t, c1, c3)
 
-	evs := s.do("GET", "/api/v1/events", nil).must(t, 200).list("events")
+	evs := s.Do("GET", "/api/v1/events", nil).Must(t, 200).List("events")
 	if len(evs) != 2 {
 		t.Fatalf("stream holds %d events, want 2 (one scheduled, one postponed)", len(evs))
 	}
-	list := s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", after.position(t)), nil).must(t, 200).list("meetings")
+	list := s.Do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", after.Position(t)), nil).Must(t, 200).List("meetings")
 	if len(list) != 1 {
 		t.Fatalf("%d meetings listed, want 1", len(list))
 	}
@@ -125,7 +126,7 @@ func TestIdempotencyKeyReturnsFirstResultImmediatelyAndAfterRestart(t *testing.T
 func TestIdempotencyKeyRecoversFromCrashBeforeRecordingOutcome(t *testing.T) {
 	ctx := context.Background()
 	s := startService(t, t.TempDir())
-	id := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201).str("id")
+	id := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201).Str("id")
 
 	// What the dead request left behind: its claim (as the handler writes
 	// it) and its event, but no outcome.
@@ -148,26 +149,26 @@ func TestIdempotencyKeyRecoversFromCrashBeforeRecordingOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	retry := s.do("POST", path, []byte(body), "Idempotency-Key", "crash-key").must(t, 200)
-	if retry.position(t) != res.Position || retry.str("status") != "postponed" {
-		t.Fatalf("retry answered position %d status %q, want the stored event's %d, postponed", retry.position(t), retry.str("status"), res.Position)
+	retry := s.Do("POST", path, []byte(body), "Idempotency-Key", "crash-key").Must(t, 200)
+	if retry.Position(t) != res.Position || retry.Str("status") != "postponed" {
+		t.Fatalf("retry answered position %d status %q, want the stored event's %d, postponed", retry.Position(t), retry.Str("status"), res.Position)
 	}
-	again := s.do("POST", path, []byte(body), "Idempotency-Key", "crash-key").must(t, 200)
+	again := s.Do("POST", path, []byte(body), "Idempotency-Key", "crash-key").Must(t, 200)
 	assertSameResponse(t, retry, again)
-	hist := s.do("GET", "/api/v1/meetings/"+id+"/history", nil).must(t, 200).list("events")
+	hist := s.Do("GET", "/api/v1/meetings/"+id+"/history", nil).Must(t, 200).List("events")
 	if len(hist) != 2 {
 		t.Fatalf("history has %d events, want 2", len(hist))
 	}
 }
 
-func assertSameResponse(t *testing.T, a, b response) {
+func assertSameResponse(t *testing.T, a, b apitest.Response) {
 	t.Helper()
-	if a.status != b.status || string(a.raw) != string(b.raw) {
-		t.Fatalf("responses differ:\n%d %s\n%d %s", a.status, a.raw, b.status, b.raw)
+	if a.Status != b.Status || string(a.Raw) != string(b.Raw) {
+		t.Fatalf("responses differ:\n%d %s\n%d %s", a.Status, a.Raw, b.Status, b.Raw)
 	}
 	for _, h := range []string{"Location", "ETag", "Chancery-Position"} {
-		if a.header.Get(h) != b.header.Get(h) {
-			t.Errorf("%s: %q then %q", h, a.header.Get(h), b.header.Get(h))
+		if a.Header.Get(h) != b.Header.Get(h) {
+			t.Errorf("%s: %q then %q", h, a.Header.Get(h), b.Header.Get(h))
 		}
 	}
 }
@@ -184,10 +185,10 @@ func TestProjectorKilledBetweenRowsAndCheckpointRecoversToRebuild(t *testing.T) 
 		return nil
 	})
 	talksID, pos := recordSeed(t, s)
-	s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", pos), nil).must(t, 200)
+	s.Do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", pos), nil).Must(t, 200)
 
 	armed.Store(true)
-	w := s.do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23T11:00", "timezone": "Europe/Moscow"}).must(t, 200)
+	w := s.Do("POST", "/api/v1/meetings/"+talksID+"/reschedule", map[string]any{"start": "2022-08-23T11:00", "timezone": "Europe/Moscow"}).Must(t, 200)
 	// The projector dies on this batch: the read model never shows it.
 	deadline := time.Now().Add(10 * time.Second)
 	for s.app.projector.Err() == nil && time.Now().Before(deadline) {
@@ -197,10 +198,10 @@ func TestProjectorKilledBetweenRowsAndCheckpointRecoversToRebuild(t *testing.T) 
 	if err := s.app.projector.Err(); err == nil || !strings.Contains(err.Error(), injected.Error()) {
 		t.Fatalf("projector error = %v, want the injected crash", s.app.projector.Err())
 	}
-	if r := s.do("GET", "/readyz", nil); r.status != 503 {
-		t.Errorf("readyz after projector crash = %d, want 503", r.status)
+	if r := s.Do("GET", "/readyz", nil); r.Status != 503 {
+		t.Errorf("readyz after projector crash = %d, want 503", r.Status)
 	}
-	if got := s.do("GET", "/api/v1/meetings/"+talksID, nil).must(t, 200).str("status"); got != "scheduled" {
+	if got := s.Do("GET", "/api/v1/meetings/"+talksID, nil).Must(t, 200).Str("status"); got != "scheduled" {
 		t.Fatalf("read model shows status %q after the crashed batch, want the old state", got)
 	}
 	s.closed = true
@@ -208,9 +209,9 @@ func TestProjectorKilledBetweenRowsAndCheckpointRecoversToRebuild(t *testing.T) 
 
 	armed.Store(false) // the restarted service writes to a sound disk
 	s = startService(t, dir)
-	got := s.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.position(t)), nil).must(t, 200)
-	if got.str("status") != "rescheduled" || got.str("start") != "2022-08-23T11:00:00" {
-		t.Fatalf("after restart: %s", got.raw)
+	got := s.Do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.Position(t)), nil).Must(t, 200)
+	if got.Str("status") != "rescheduled" || got.Str("start") != "2022-08-23T11:00:00" {
+		t.Fatalf("after restart: %s", got.Raw)
 	}
 	assertEqualsRebuild(t, s)
 }
@@ -228,7 +229,7 @@ func TestProjectorRetriesAfterAFailureAndCatchesUp(t *testing.T) {
 	})
 	talksID, _ := recordSeed(t, s)
 	failing.Store(true)
-	w := s.do("POST", "/api/v1/meetings/"+talksID+"/cancel", map[string]any{"reason": "postponed by both sides"}).must(t, 200)
+	w := s.Do("POST", "/api/v1/meetings/"+talksID+"/cancel", map[string]any{"reason": "postponed by both sides"}).Must(t, 200)
 
 	// While the projector fails and retries, reads that ask for the new
 	// position get 503 with Retry-After, and readyz says why.
@@ -239,26 +240,26 @@ func TestProjectorRetriesAfterAFailureAndCatchesUp(t *testing.T) {
 	if attempts.Load() < 2 {
 		t.Fatalf("projector tried the failing batch %d times in 10s, want it to retry", attempts.Load())
 	}
-	r := s.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.position(t)), nil)
-	if r.status != 503 || r.header.Get("Retry-After") == "" {
-		t.Errorf("read at min_position while the projector fails = %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
+	r := s.Do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.Position(t)), nil)
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("read at min_position while the projector fails = %d (Retry-After %q), want 503 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 	}
-	if r := s.do("GET", "/readyz", nil); r.status != 503 || !strings.Contains(string(r.raw), "disk full") {
-		t.Errorf("readyz while failing = %d %s, want 503 naming the error", r.status, r.raw)
+	if r := s.Do("GET", "/readyz", nil); r.Status != 503 || !strings.Contains(string(r.Raw), "disk full") {
+		t.Errorf("readyz while failing = %d %s, want 503 naming the error", r.Status, r.Raw)
 	}
 
 	// The fault clears: the projector catches up with no restart.
 	failing.Store(false)
-	got := s.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.position(t)), nil)
-	for got.status == 503 && time.Now().Before(deadline.Add(30*time.Second)) {
+	got := s.Do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.Position(t)), nil)
+	for got.Status == 503 && time.Now().Before(deadline.Add(30*time.Second)) {
 		time.Sleep(100 * time.Millisecond)
-		got = s.do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.position(t)), nil)
+		got = s.Do("GET", fmt.Sprintf("/api/v1/meetings/%s?min_position=%d", talksID, w.Position(t)), nil)
 	}
-	if got.must(t, 200).str("status") != "cancelled" {
-		t.Fatalf("after the fault cleared: %s", got.raw)
+	if got.Must(t, 200).Str("status") != "cancelled" {
+		t.Fatalf("after the fault cleared: %s", got.Raw)
 	}
-	if r := s.do("GET", "/readyz", nil); r.status != 200 {
-		t.Errorf("readyz after recovery = %d %s, want 200", r.status, r.raw)
+	if r := s.Do("GET", "/readyz", nil); r.Status != 200 {
+		t.Errorf("readyz after recovery = %d %s, want 200", r.Status, r.Raw)
 	}
 	assertEqualsRebuild(t, s)
 }
@@ -305,12 +306,12 @@ func TestRestartKeepsEverythingAndDeletedReadModelComesBackIdentical(t *testing.
 	dir := t.TempDir()
 	s := startService(t, dir)
 	talksID, _ := recordSeed(t, s)
-	s.do("POST", "/api/v1/meetings/"+talksID+"/participants", map[string]any{"participants": []map[string]any{
+	s.Do("POST", "/api/v1/meetings/"+talksID+"/participants", map[string]any{"participants": []map[string]any{
 		{"name": "Sergey Lavrov", "office": "Minister of Foreign Affairs", "country": "RU"},
 		{"name": "Aleksandar Vulin", "office": "Minister of Internal Affairs", "country": "RS"},
 		{"name": "Alexander Botsan-Kharchenko", "office": "Ambassador of Russia to Serbia", "country": "RU"},
-	}}).must(t, 200)
-	last := s.do("POST", "/api/v1/meetings/"+talksID+"/relocate", map[string]any{"location": map[string]any{"city": "Moscow", "country": "RU", "venue": "Osobnyak guest house"}}).must(t, 200).position(t)
+	}}).Must(t, 200)
+	last := s.Do("POST", "/api/v1/meetings/"+talksID+"/relocate", map[string]any{"location": map[string]any{"city": "Moscow", "country": "RU", "venue": "Osobnyak guest house"}}).Must(t, 200).Position(t)
 	before := snapshot(t, s, last)
 	digest := digestAt(t, s, last)
 	s.stop()
@@ -331,16 +332,16 @@ func TestRestartKeepsEverythingAndDeletedReadModelComesBackIdentical(t *testing.
 	if got := digestAt(t, s, last); !maps.Equal(got, digest) {
 		t.Fatalf("rebuilt read model is not identical:\n%v\n%v", got, digest)
 	}
-	if r := s.do("GET", "/readyz", nil).must(t, 200); r.json["position"] != float64(last) {
-		t.Errorf("readyz position = %v, want %d", r.json["position"], last)
+	if r := s.Do("GET", "/readyz", nil).Must(t, 200); r.JSON["position"] != float64(last) {
+		t.Errorf("readyz position = %v, want %d", r.JSON["position"], last)
 	}
 }
 
 func snapshot(t *testing.T, s *service, pos uint64) string {
 	t.Helper()
-	m := s.do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", pos), nil).must(t, 200)
-	v := s.do("GET", "/api/v1/visits", nil).must(t, 200)
-	return string(m.raw) + string(v.raw)
+	m := s.Do("GET", fmt.Sprintf("/api/v1/meetings?min_position=%d", pos), nil).Must(t, 200)
+	v := s.Do("GET", "/api/v1/visits", nil).Must(t, 200)
+	return string(m.Raw) + string(v.Raw)
 }
 
 func digestAt(t *testing.T, s *service, pos uint64) map[string]string {
@@ -357,11 +358,11 @@ func digestAt(t *testing.T, s *service, pos uint64) map[string]string {
 
 func TestBadInputIsRejectedNamingTheFieldAndStoresNothing(t *testing.T) {
 	s := startService(t, t.TempDir())
-	talks := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
-	id := talks.str("id")
-	s.do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "postponed indefinitely"}).must(t, 200)
-	live := s.do("POST", "/api/v1/meetings", seedTalks()).must(t, 201)
-	liveID := live.str("id")
+	talks := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	id := talks.Str("id")
+	s.Do("POST", "/api/v1/meetings/"+id+"/cancel", map[string]any{"reason": "postponed indefinitely"}).Must(t, 200)
+	live := s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	liveID := live.Str("id")
 	lastBefore, _ := s.app.log.LastSeq(context.Background())
 	before := snapshot(t, s, lastBefore)
 
@@ -454,18 +455,18 @@ func TestBadInputIsRejectedNamingTheFieldAndStoresNothing(t *testing.T) {
 		{"visit without destination", "POST", "/api/v1/visits", map[string]any{"visitor": map[string]any{"name": "Ana Brnabić", "country": "RS"}, "start": "2021-12-10"}, nil, 400, "destination.country"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := s.do(tc.method, tc.path, tc.body, tc.headers...)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.raw)
+			r := s.Do(tc.method, tc.path, tc.body, tc.headers...)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Raw)
 			}
-			if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+			if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Errorf("Content-Type %q, want application/problem+json", ct)
 			}
-			if r.json["status"] != float64(tc.status) || r.str("title") == "" {
-				t.Errorf("problem body lacks status/title: %s", r.raw)
+			if r.JSON["status"] != float64(tc.status) || r.Str("title") == "" {
+				t.Errorf("problem body lacks status/title: %s", r.Raw)
 			}
-			if tc.field != "" && !slices.Contains(r.fieldErrors(), tc.field) {
-				t.Errorf("errors name %v, want %q: %s", r.fieldErrors(), tc.field, r.raw)
+			if tc.field != "" && !slices.Contains(r.FieldErrors(), tc.field) {
+				t.Errorf("errors name %v, want %q: %s", r.FieldErrors(), tc.field, r.Raw)
 			}
 		})
 	}
