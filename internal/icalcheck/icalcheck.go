@@ -235,7 +235,7 @@ func requireAll(t testing.TB) {
 	for _, p := range parsers {
 		if err := probe()[p]; err != nil {
 			names = append(names, p.name)
-			why = append(why, fmt.Sprintf("%v (%s)", err, p.install))
+			why = append(why, fmt.Sprintf("%v (install: %s)", err, p.install))
 		}
 	}
 	if len(names) > 0 {
