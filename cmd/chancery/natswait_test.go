@@ -32,7 +32,7 @@ func TestServeWaitsForNATSThatIsNotUpYet(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr natstest.LogBuffer
 	done := make(chan int, 1)
 	go func() {
 		err := run(ctx, []string{"serve", "--data", t.TempDir(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
