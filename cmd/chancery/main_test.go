@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -157,13 +156,7 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		err := run(ctx, []string{"serve", "--data", dir, "--http", addr}, func(string) string { return "" }, nil, &bytes.Buffer{}, &stderr)
-		done <- exitCode(err)
-	}()
+	serve := serveInBackground(t, nil, "--data", dir, "--http", addr)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		res, err := checkedClient(t, 0).Get("http://" + addr + "/readyz")
@@ -174,7 +167,7 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("service not ready: %v\n%s", err, stderr.String())
+			t.Fatalf("service not ready: %v\n%s", err, serve.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -188,23 +181,9 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 	if u, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || !strings.HasPrefix(string(u), "nats://chancery:") || !strings.Contains(string(u), "@127.0.0.1:") {
 		t.Fatalf("nats.url = %q, %v", u, err)
 	}
-	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/meetings", strings.NewReader(`{"kind":"call","title":"Phone call","start":"2022-08-22T11:00","timezone":"Europe/Belgrade","location":{"country":"RS"}}`))
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	res, err := checkedClient(t, 0).Do(req)
-	if err != nil || res.StatusCode != 201 {
-		t.Fatalf("write with the generated token: %v %v", res, err)
-	}
-	res.Body.Close()
+	postCall(t, "http://"+addr, strings.TrimSpace(string(token)), "with the generated token")
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d after shutdown signal:\n%s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	serve.stop(t)
 	if _, err := os.Stat(filepath.Join(dir, "nats.url")); !os.IsNotExist(err) {
 		t.Errorf("nats.url left behind after shutdown")
 	}
