@@ -201,12 +201,7 @@ func TestAuditShowDiffsARescheduleThenACancel(t *testing.T) {
 }
 
 func TestAuditExportAndImportUsageAndHelp(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
+	runCLICases(t, []cliCase{
 		{[]string{"audit", "--help"}, 0, "check-export FILE"},
 		{[]string{"audit", "log", "--help"}, 0, "Usage: chancery audit log"},
 		{[]string{"audit", "show", "--help"}, 0, "Usage: chancery audit show ID"},
@@ -224,10 +219,5 @@ func TestAuditExportAndImportUsageAndHelp(t *testing.T) {
 		{[]string{"import-events"}, 2, "usage"},
 		{[]string{"import-events", "a", "b"}, 2, "usage"},
 		{[]string{"import-events", "-", "--replicas", "0"}, 2, "--replicas"},
-	} {
-		code, out, errOut := runCLI(t, ctx, nil, tc.args...)
-		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
-			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
-		}
-	}
+	})
 }

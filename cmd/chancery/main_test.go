@@ -30,13 +30,27 @@ func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...st
 	return exitCode(err), out.String(), errb.String()
 }
 
+// cliCase is a command line, the exit code it must give and a text its
+// output (stdout and stderr together) must contain.
+type cliCase struct {
+	args []string
+	code int
+	want string
+}
+
+// runCLICases runs each command line of cases and checks its exit and output.
+func runCLICases(t *testing.T, cases []cliCase) {
+	t.Helper()
+	for _, tc := range cases {
+		code, out, errOut := runCLI(t, context.Background(), nil, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
+		}
+	}
+}
+
 func TestCLIExitCodes(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
+	runCLICases(t, []cliCase{
 		{[]string{"version"}, 0, "chancery "},
 		{[]string{"version", "--help"}, 0, "usage: chancery version"},
 		{[]string{"version", "now"}, 2, "no arguments"},
@@ -46,12 +60,7 @@ func TestCLIExitCodes(t *testing.T) {
 		{[]string{"serve", "--bogus"}, 2, "bogus"},
 		{[]string{"serve", "--http", "nonsense"}, 2, "--http"},
 		{[]string{"config", "check"}, 2, "usage"},
-	} {
-		code, out, errOut := runCLI(t, ctx, nil, tc.args...)
-		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
-			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
-		}
-	}
+	})
 }
 
 func TestServeRefusesAShortTokenFromTheEnvironment(t *testing.T) {
