@@ -91,12 +91,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	var writers sync.WaitGroup
 	for w := range 3 {
 		writers.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			repeatUntil(stop, func(i int) bool {
 				key := fmt.Sprintf("w%d-%d", w, i)
 				body := seedTalks()
 				body["title"] = "Talks " + key
@@ -106,7 +101,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 					status, h, err := post(key, body)
 					if err != nil {
 						t.Errorf("%s: %v", key, err)
-						return
+						return false
 					}
 					mu.Lock()
 					outcomes = append(outcomes, outcome{key, status, time.Now()})
@@ -119,11 +114,12 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 					}
 					if status != http.StatusServiceUnavailable && status != http.StatusConflict {
 						t.Errorf("%s: status %d, want 201, 503 or 409", key, status)
-						return
+						return false
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-			}
+				return true
+			})
 		})
 	}
 

@@ -122,3 +122,18 @@ func waitUntil(d time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// repeatUntil calls f with 0, 1, 2, … until stop is closed or f says to
+// stop, as a writer keeping load on the service does.
+func repeatUntil(stop <-chan struct{}, f func(i int) bool) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !f(i) {
+			return
+		}
+	}
+}
