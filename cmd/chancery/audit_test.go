@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,10 +21,7 @@ const embassyToken = "embassy-token-0123456789"
 // cancel them on the 21st.
 func recordAuditedStory(t *testing.T, dir string) (s *service, talksID string) {
 	t.Helper()
-	cfg := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfg, []byte("api_tokens:\n  - {name: embassy-belgrade, token: \""+embassyToken+"\", scope: write}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, dir, "api_tokens:\n  - {name: embassy-belgrade, token: \""+embassyToken+"\", scope: write}\n")
 	clk := newClock(time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
 	s = startService(t, dir, func(o *testServe) { o.now, o.config = clk.Now, cfg })
 	talksID, _ = recordSeed(t, s)

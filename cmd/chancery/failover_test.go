@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -53,10 +52,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 		t.Fatalf("no node is named %q, the stream leader", leader)
 	}
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfgPath, []byte("nats:\n  replicas: 3\n  write_timeout: 3s\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, dir, "nats:\n  replicas: 3\n  write_timeout: 3s\n")
 	svc := startService(t, filepath.Join(dir, "a"), func(o *testServe) {
 		// The config's write timeout is shorter than an election, so that
 		// writes during it answer 503 and their retries meet the claims

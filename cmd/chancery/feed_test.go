@@ -37,10 +37,7 @@ const feedConfig = `feeds:
 func startFeedService(t *testing.T) *service {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfg, []byte(feedConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, dir, feedConfig)
 	return startService(t, filepath.Join(dir, "data"), func(o *testServe) { o.config = cfg })
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -136,4 +137,15 @@ func repeatUntil(stop <-chan struct{}, f func(i int) bool) {
 			return
 		}
 	}
+}
+
+// writeConfig writes text as the config file chancery.yaml in dir and
+// returns its path.
+func writeConfig(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, "chancery.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

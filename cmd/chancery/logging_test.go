@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -46,8 +45,7 @@ func TestNoSecretReachesALogLine(t *testing.T) {
 	natsURL.User = url.UserPassword("chancery", natsPassword)
 
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfgPath, []byte(`api_tokens:
+	cfgPath := writeConfig(t, dir, `api_tokens:
   - {name: desk, token: "${API_SECRET}", scope: write}
 feeds:
   - {name: private, filter: {countries: [RS]}, token: "${FEED_SECRET}"}
@@ -57,9 +55,7 @@ notifier:
 subscribers:
   - {name: hook, channel: webhook, to: "`+rcv.URL+`/alerts", secret: "${WEBHOOK_SECRET}", alerts: [change], filter: {countries: [RS]}}
   - {name: mail, channel: email, to: desk@example.org, alerts: [change], filter: {countries: [RS]}}
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	env := map[string]string{"API_SECRET": apiSecret, "FEED_SECRET": feedSecret, "SMTP_PASSWORD": smtpPassword, "WEBHOOK_SECRET": webhookSecret}
 	var logs natstest.LogBuffer
 	o := serveOptions{data: filepath.Join(dir, "data"), http: "127.0.0.1:0", config: cfgPath}

@@ -230,8 +230,7 @@ func TestComposeConfigIsValid(t *testing.T) {
 	if content == "" {
 		t.Fatal("compose.yaml has no configs.chancery.content")
 	}
-	p := filepath.Join(t.TempDir(), "chancery.yaml")
-	os.WriteFile(p, []byte(content), 0o600)
+	p := writeConfig(t, t.TempDir(), content)
 	cfg, err := config.Load(p, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("compose's Chancery config: %v", err)
