@@ -2,39 +2,21 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/chancery/chancery/internal/natstest"
 )
-
-// lockedBuffer is a log destination that handlers may share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestABodySlowerThanTheReadTimeoutIs408LoggedAsAWarning(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuffer
+	var logs natstest.LogBuffer
 	const token = "slow-body-token-0123456789"
 	srv := httptest.NewUnstartedServer(New(Config{
 		Tokens: []Token{{Name: "desk", Token: token, Scope: ScopeWrite}},

@@ -12,9 +12,7 @@ import (
 // An absent stream is created and filled; the same trail again finds it
 // holding events and is refused, storing nothing more.
 func TestImportIntoCreatesTheStreamAndRefusesOneWithEvents(t *testing.T) {
-	r := newRecord(t)
-	talksStory(t, r)
-	trail, end := exportAll(t, r)
+	r, trail, end := talksTrail(t)
 	dst := natstest.Start(t, "")
 	to := ImportTarget{Conn: dst.NC, Stream: events.DefaultStream, Replicas: 1, Via: "the test server"}
 	importOnce := func() error {

@@ -58,13 +58,7 @@ func TestReplayResumesAFileItLeftAndEqualsOneRun(t *testing.T) {
 	if got := res.Summary("resumed.db", ""); !strings.HasPrefix(got, "replayed 3 events into resumed.db: position 6, ") || !strings.HasSuffix(got, "; resumed an interrupted replay at 3") {
 		t.Errorf("summary = %q", got)
 	}
-	whole := filepath.Join(t.TempDir(), "whole.db")
-	if _, err := Replay(r.ctx, whole, r.log, ReplayOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if a, b := digestOf(t, r, path), digestOf(t, r, whole); !maps.Equal(a, b) {
-		t.Errorf("a resumed replay differs from one run:\n%v\n%v", a, b)
-	}
+	wantAsOneReplay(t, r, path, "a resumed replay")
 }
 
 // A replay into a file goes by way of FILE.partial, which a replay that
@@ -83,13 +77,7 @@ func TestReplayIntoAFileResumesItsPartial(t *testing.T) {
 	if _, err := os.Stat(out + ".partial"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s.partial is still there after a whole replay (%v)", out, err)
 	}
-	whole := filepath.Join(t.TempDir(), "whole.db")
-	if _, err := Replay(r.ctx, whole, r.log, ReplayOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if a, b := digestOf(t, r, out), digestOf(t, r, whole); !maps.Equal(a, b) {
-		t.Errorf("a replay into a file differs from one run:\n%v\n%v", a, b)
-	}
+	wantAsOneReplay(t, r, out, "a replay into a file")
 }
 
 func meetingIn(t *testing.T, r *record, path, id string) events.Meeting {
@@ -122,4 +110,17 @@ func digestOf(t *testing.T, r *record, path string) map[string]string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// wantAsOneReplay fails the test unless the read model at path holds what
+// one uninterrupted replay of r's whole log gives; what names the model.
+func wantAsOneReplay(t *testing.T, r *record, path, what string) {
+	t.Helper()
+	whole := filepath.Join(t.TempDir(), "whole.db")
+	if _, err := Replay(r.ctx, whole, r.log, ReplayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := digestOf(t, r, path), digestOf(t, r, whole); !maps.Equal(a, b) {
+		t.Errorf("%s differs from one run:\n%v\n%v", what, a, b)
+	}
 }

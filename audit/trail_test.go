@@ -23,10 +23,17 @@ func exportAll(t *testing.T, r *record) (string, TrailEnd) {
 	return b.String(), end
 }
 
-func TestExportedTrailChecksOutAndImportsAsTheSameStream(t *testing.T) {
+// talksTrail records the talks story and exports the record whole.
+func talksTrail(t *testing.T) (*record, string, TrailEnd) {
+	t.Helper()
 	r := newRecord(t)
 	talksStory(t, r)
 	trail, end := exportAll(t, r)
+	return r, trail, end
+}
+
+func TestExportedTrailChecksOutAndImportsAsTheSameStream(t *testing.T) {
+	r, trail, end := talksTrail(t)
 
 	lines := strings.SplitAfter(trail, "\n")
 	lines = lines[:len(lines)-1]
@@ -63,9 +70,7 @@ func TestExportedTrailChecksOutAndImportsAsTheSameStream(t *testing.T) {
 }
 
 func TestCheckTrailNamesTheFirstBadLine(t *testing.T) {
-	r := newRecord(t)
-	talksStory(t, r)
-	trail, _ := exportAll(t, r)
+	_, trail, _ := talksTrail(t)
 	lines := strings.SplitAfter(trail, "\n")
 	lines = lines[:len(lines)-1] // header, seq 1..6, end
 
@@ -107,9 +112,7 @@ func TestCheckTrailNamesTheFirstBadLine(t *testing.T) {
 }
 
 func TestCheckTrailHandsOnlyCheckedEventsOn(t *testing.T) {
-	r := newRecord(t)
-	talksStory(t, r)
-	trail, _ := exportAll(t, r)
+	_, trail, _ := talksTrail(t)
 	broken := strings.Replace(trail, `"reason":"host's request"`, `"reason":"the host's request"`, 1)
 	var seen []uint64
 	_, err := CheckTrail("trail", strings.NewReader(broken), func(ev TrailEvent) error {

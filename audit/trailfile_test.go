@@ -13,9 +13,7 @@ import (
 // as import-events reads it (check, then publish); its copy is gone once
 // closed.
 func TestTrailFromStdinChecksThenReadsAgain(t *testing.T) {
-	r := newRecord(t)
-	talksStory(t, r)
-	trail, end := exportAll(t, r)
+	_, trail, end := talksTrail(t)
 	f, err := OpenTrail("-", strings.NewReader(trail))
 	if err != nil {
 		t.Fatal(err)

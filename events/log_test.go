@@ -64,6 +64,16 @@ func (tl *testLog) meeting(t *testing.T, id string, cmd any, meta Meta) (*Meetin
 	return m, res
 }
 
+// logWithTalks opens a test log and schedules the Lavrov–Vulin talks in it,
+// as the first event; it returns the log and the meeting's id.
+func logWithTalks(t *testing.T) (*testLog, string) {
+	t.Helper()
+	tl := openTestLog(t)
+	id := NewMeetingID(releaseDay)
+	tl.meeting(t, id, lavrovVulin(), Meta{})
+	return tl, id
+}
+
 func (tl *testLog) load(t *testing.T, id string) []Stored {
 	t.Helper()
 	hist, err := tl.Load(tl.ctx, AggregateTypeOf(id), id)
@@ -190,9 +200,7 @@ func TestOpenLogChecksAStreamThatExists(t *testing.T) {
 }
 
 func TestEventsCannotBeDeletedOrPurged(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	s := tl.stream(t)
 	if err := s.DeleteMsg(tl.ctx, 1); err == nil {
 		t.Error("DeleteMsg(1) = nil error, want the stream to refuse")
@@ -318,9 +326,7 @@ func TestLoadKeepsAggregatesApart(t *testing.T) {
 }
 
 func TestAppendWithStaleExpectedSeqIsAConflictAndStoresNothing(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	tl.meeting(t, id, &PostponeMeeting{}, Meta{})
 
 	env := envelopeFor(t, MeetingAggregate, id, 3, releaseDay, rescheduledTo("2022-09-01"))
@@ -343,9 +349,7 @@ func TestAppendWithStaleExpectedSeqIsAConflictAndStoresNothing(t *testing.T) {
 }
 
 func TestAppendToNewAggregateThatExistsIsAConflict(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	evs, err := (&Meeting{}).Decide(lavrovVulin(), releaseDay)
 	if err != nil {
 		t.Fatal(err)
@@ -397,9 +401,7 @@ func TestAppendOfTwoEnvelopesLandsAsOneAtomicBatch(t *testing.T) {
 }
 
 func TestAppendOfTwoEnvelopesWithStaleExpectedSeqStoresNeither(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	tl.meeting(t, id, &PostponeMeeting{}, Meta{}) // seq 2: a concurrent writer got there first
 
 	envs := []Envelope{
@@ -433,9 +435,7 @@ func TestAppendOfTwoEnvelopesWithStaleExpectedSeqStoresNeither(t *testing.T) {
 // contains duplicate message id") instead of acknowledging a duplicate, so
 // Append must translate it, as it does for a single event.
 func TestAppendRetriedBatchWithSameMsgIDIsADuplicate(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	envs := []Envelope{
 		envelopeFor(t, MeetingAggregate, id, 2, releaseDay, rescheduledTo("2022-08-23")),
 		envelopeFor(t, MeetingAggregate, id, 3, releaseDay, rescheduledTo("2022-08-24")),
@@ -548,9 +548,7 @@ func TestExecuteRetriedCreateUnderANewIDAnswersTheFirstMeeting(t *testing.T) {
 }
 
 func TestExecuteWithStaleIfMatchIsAPreconditionFailure(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	tl.meeting(t, id, &RescheduleMeeting{Start: "2022-08-23"}, Meta{IfMatch: 1})
 
 	for _, stale := range []int{1, 3} {
@@ -566,9 +564,7 @@ func TestExecuteWithStaleIfMatchIsAPreconditionFailure(t *testing.T) {
 }
 
 func TestExecuteRefusedCommandStoresNothing(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	tl.meeting(t, id, &CancelMeeting{}, Meta{})
 
 	_, _, err := Execute[Meeting](tl.ctx, tl.Log, id, &RescheduleMeeting{Start: "2022-08-23"}, Meta{})
@@ -587,9 +583,7 @@ func TestExecuteRefusedCommandStoresNothing(t *testing.T) {
 }
 
 func TestExecuteHeldUsesTheLogClock(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 	tl.clock.Set(mustUTC(t, "2022-08-21T20:59:59Z")) // a second before midnight in Moscow
 	_, _, err := Execute[Meeting](tl.ctx, tl.Log, id, &MarkMeetingHeld{}, Meta{})
 	wantCode(t, err, ETRANSITION)
@@ -600,9 +594,7 @@ func TestExecuteHeldUsesTheLogClock(t *testing.T) {
 }
 
 func TestConcurrentExecutesNeverOverwriteEachOther(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 
 	const writers = 8
 	var wg sync.WaitGroup
@@ -649,9 +641,7 @@ func TestConcurrentExecutesNeverOverwriteEachOther(t *testing.T) {
 // others are told the version moved on. Concurrent retries of one
 // idempotent command store it once.
 func TestExecuteDecidesAgainAfterLosingARace(t *testing.T) {
-	tl := openTestLog(t)
-	id := NewMeetingID(releaseDay)
-	tl.meeting(t, id, lavrovVulin(), Meta{})
+	tl, id := logWithTalks(t)
 
 	race := func(meta func(i int) Meta, day func(i int) int) []error {
 		errs := make([]error, ExecuteAttempts)

@@ -53,16 +53,7 @@ func wantFields(t testing.TB, err error, fields ...string) {
 // m with the events as the log would record them at now.
 func decideMeeting(t testing.TB, m *Meeting, id string, cmd any, now time.Time) ([]Event, error) {
 	t.Helper()
-	evs, err := m.Decide(cmd, now)
-	if err != nil {
-		return nil, err
-	}
-	for _, ev := range evs {
-		if err := m.Evolve(envelopeFor(t, MeetingAggregate, id, m.Version+1, now, ev)); err != nil {
-			t.Fatalf("Evolve(%s): %v", ev.EventType(), err)
-		}
-	}
-	return evs, nil
+	return decideAndEvolve(t, m, MeetingAggregate, id, func() int { return m.Version }, cmd, now)
 }
 
 // lavrovVulin is the talks of the press release: all day, no hour given.
@@ -157,11 +148,7 @@ func TestMeetingScheduledEventKeepsSpanFieldsAtTopLevel(t *testing.T) {
 
 func TestScheduleMeetingRejectsInvalidFieldsNamingEach(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(c *ScheduleMeeting)
-		want   []string
-	}{
+	tests := []invalidInput[*ScheduleMeeting]{
 		{"unknown kind", func(c *ScheduleMeeting) { c.Kind = "dinner" }, []string{"kind"}},
 		{"missing kind", func(c *ScheduleMeeting) { c.Kind = " " }, []string{"kind"}},
 		{"kind in capitals", func(c *ScheduleMeeting) { c.Kind = "Talks" }, []string{"kind"}},
@@ -208,19 +195,9 @@ func TestScheduleMeetingRejectsInvalidFieldsNamingEach(t *testing.T) {
 			[]string{"kind", "title", "location.country", "source.url"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cmd := lavrovVulin()
-			tt.mutate(cmd)
-			m := &Meeting{ID: NewMeetingID(releaseDay)}
-			evs, err := m.Decide(cmd, releaseDay)
-			if evs != nil {
-				t.Errorf("Decide yielded %d events for invalid input", len(evs))
-			}
-			wantFields(t, err, tt.want...)
-		})
-	}
+	runInvalidInputs(t, tests, lavrovVulin, func(cmd *ScheduleMeeting) ([]Event, error) {
+		return (&Meeting{ID: NewMeetingID(releaseDay)}).Decide(cmd, releaseDay)
+	})
 }
 
 func TestScheduleMeetingDefaultsTimezoneToCapitalOfLocationCountry(t *testing.T) {

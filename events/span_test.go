@@ -25,6 +25,17 @@ func mustUTC(t *testing.T, s string) time.Time {
 	return v.UTC()
 }
 
+// mustParseSpan parses a span the test means to be valid, with no field
+// prefix, and fails the test if it is not.
+func mustParseSpan(t *testing.T, in SpanInput, defaultZone string) Span {
+	t.Helper()
+	span, errs := ParseSpan(in, defaultZone, "")
+	if len(errs) != 0 {
+		t.Fatalf("ParseSpan(%+v) errors: %v", in, errs)
+	}
+	return span
+}
+
 func TestParseSpanAcceptsDatesAndLocalDateTimes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -89,10 +100,7 @@ func TestParseSpanAcceptsDatesAndLocalDateTimes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, errs := ParseSpan(tt.in, tt.defaultZone, "")
-			if len(errs) != 0 {
-				t.Fatalf("ParseSpan(%+v) errors: %v", tt.in, errs)
-			}
+			got := mustParseSpan(t, tt.in, tt.defaultZone)
 			if got != tt.want {
 				t.Errorf("ParseSpan(%+v) = %+v, want %+v", tt.in, got, tt.want)
 			}
@@ -215,10 +223,7 @@ func TestSpanUTCDerivesInstantsFromLocalValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			span, errs := ParseSpan(tt.in, "", "")
-			if len(errs) != 0 {
-				t.Fatalf("ParseSpan(%+v) errors: %v", tt.in, errs)
-			}
+			span := mustParseSpan(t, tt.in, "")
 			if got := span.AllDay(); got != tt.wantAllDay {
 				t.Errorf("AllDay() = %v, want %v", got, tt.wantAllDay)
 			}
@@ -260,10 +265,7 @@ func TestSpanUTCResolvesRepeatedHourToFirstOccurrence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			span, errs := ParseSpan(tt.in, "", "")
-			if len(errs) != 0 {
-				t.Fatalf("ParseSpan errors: %v", errs)
-			}
+			span := mustParseSpan(t, tt.in, "")
 			gotStart, gotEnd := span.UTC()
 			if want := mustUTC(t, tt.wantStart); !gotStart.Equal(want) {
 				t.Errorf("UTC() start = %s, want %s", gotStart.Format(time.RFC3339), tt.wantStart)
@@ -290,10 +292,7 @@ func TestSpanDatesReturnsLocalFirstAndLastDay(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			span, errs := ParseSpan(tt.in, "", "")
-			if len(errs) != 0 {
-				t.Fatalf("ParseSpan(%+v) errors: %v", tt.in, errs)
-			}
+			span := mustParseSpan(t, tt.in, "")
 			gotFirst, gotLast := span.Dates()
 			if gotFirst != tt.first || gotLast != tt.lastDate {
 				t.Errorf("Dates() = %s, %s, want %s, %s", gotFirst, gotLast, tt.first, tt.lastDate)

@@ -10,16 +10,7 @@ import (
 // with the events as the log would record them at now.
 func decideVisit(t testing.TB, v *Visit, id string, cmd any, now time.Time) ([]Event, error) {
 	t.Helper()
-	evs, err := v.Decide(cmd, now)
-	if err != nil {
-		return nil, err
-	}
-	for _, ev := range evs {
-		if err := v.Evolve(envelopeFor(t, VisitAggregate, id, v.Version+1, now, ev)); err != nil {
-			t.Fatalf("Evolve(%s): %v", ev.EventType(), err)
-		}
-	}
-	return evs, nil
+	return decideAndEvolve(t, v, VisitAggregate, id, func() int { return v.Version }, cmd, now)
 }
 
 // vucicToMoscow is one of the past visits of the press release: a date range.
@@ -65,11 +56,7 @@ func TestAnnounceVisitRecordsDateRangeInDestinationZone(t *testing.T) {
 
 func TestAnnounceVisitRejectsInvalidFieldsNamingEach(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(c *AnnounceVisit)
-		want   []string
-	}{
+	tests := []invalidInput[*AnnounceVisit]{
 		{"visitor name missing", func(c *AnnounceVisit) { c.Visitor.Name = " " }, []string{"visitor.name"}},
 		{"visitor name with newline", func(c *AnnounceVisit) { c.Visitor.Name = "A\nB" }, []string{"visitor.name"}},
 		{"visitor office with control character", func(c *AnnounceVisit) { c.Visitor.Office = "President\x00" }, []string{"visitor.office"}},
@@ -90,18 +77,9 @@ func TestAnnounceVisitRejectsInvalidFieldsNamingEach(t *testing.T) {
 			[]string{"visitor.name", "visitor.country", "destination.city", "destination.country", "start"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cmd := vucicToMoscow()
-			tt.mutate(cmd)
-			evs, err := (&Visit{}).Decide(cmd, visitAnnounced)
-			if evs != nil {
-				t.Errorf("Decide yielded %d events for invalid input", len(evs))
-			}
-			wantFields(t, err, tt.want...)
-		})
-	}
+	runInvalidInputs(t, tests, vucicToMoscow, func(cmd *AnnounceVisit) ([]Event, error) {
+		return (&Visit{}).Decide(cmd, visitAnnounced)
+	})
 }
 
 func TestAnnounceVisitDefaultsTimezoneToDestinationCapital(t *testing.T) {

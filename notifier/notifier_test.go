@@ -210,31 +210,30 @@ func workN(t *testing.T, n *Notifier, workers int) (stop func()) {
 // waitForStatus waits up to 15 s for deliveries with status and returns them.
 func waitForStatus(t *testing.T, q *Queue, status string) []Delivery {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		list, err := q.List(context.Background(), status)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) > 0 || time.Now().After(deadline) {
-			return list
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return poll(t, func() ([]Delivery, error) { return q.List(context.Background(), status) },
+		func(list []Delivery) bool { return len(list) > 0 })
 }
 
 // waitForRecord waits up to 15 s for one delivery to reach status, and
 // returns it as it then is.
 func waitForRecord(t *testing.T, q *Queue, id, status string) Delivery {
 	t.Helper()
+	return poll(t, func() (Delivery, error) { return q.Get(context.Background(), id) },
+		func(d Delivery) bool { return d.Status == status })
+}
+
+// poll reads every 20 ms until done holds of what it read or 15 s have
+// passed, and returns the last reading; a failed read fails the test.
+func poll[T any](t *testing.T, read func() (T, error), done func(T) bool) T {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		d, err := q.Get(context.Background(), id)
+		v, err := read()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Status == status || time.Now().After(deadline) {
-			return d
+		if done(v) || time.Now().After(deadline) {
+			return v
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,11 +1,9 @@
 package projections
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +37,7 @@ func TestProjectorReattachesWhenItsReadersNodeDies(t *testing.T) {
 	defer db.Close()
 	// The projector reads through a connection to every node, as a
 	// replica given all their URLs does; its log goes to the test's.
-	var logs syncLog
+	var logs natstest.LogBuffer
 	defer func() {
 		if t.Failed() {
 			t.Logf("projector log:\n%s", logs.String())
@@ -135,22 +133,4 @@ func TestProjectorReattachesWhenItsReadersNodeDies(t *testing.T) {
 	if gap > 8*time.Second {
 		t.Errorf("applied %v after readers could be made again, want within a few seconds", gap.Round(time.Millisecond))
 	}
-}
-
-// syncLog is a log destination that goroutines may share.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,10 +21,7 @@ const embassyToken = "embassy-token-0123456789"
 // cancel them on the 21st.
 func recordAuditedStory(t *testing.T, dir string) (s *service, talksID string) {
 	t.Helper()
-	cfg := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfg, []byte("api_tokens:\n  - {name: embassy-belgrade, token: \""+embassyToken+"\", scope: write}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, dir, "api_tokens:\n  - {name: embassy-belgrade, token: \""+embassyToken+"\", scope: write}\n")
 	clk := newClock(time.Date(2022, 8, 19, 9, 0, 0, 0, time.UTC))
 	s = startService(t, dir, func(o *testServe) { o.now, o.config = clk.Now, cfg })
 	talksID, _ = recordSeed(t, s)
@@ -201,12 +197,7 @@ func TestAuditShowDiffsARescheduleThenACancel(t *testing.T) {
 }
 
 func TestAuditExportAndImportUsageAndHelp(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
+	runCLICases(t, []cliCase{
 		{[]string{"audit", "--help"}, 0, "check-export FILE"},
 		{[]string{"audit", "log", "--help"}, 0, "Usage: chancery audit log"},
 		{[]string{"audit", "show", "--help"}, 0, "Usage: chancery audit show ID"},
@@ -224,10 +215,5 @@ func TestAuditExportAndImportUsageAndHelp(t *testing.T) {
 		{[]string{"import-events"}, 2, "usage"},
 		{[]string{"import-events", "a", "b"}, 2, "usage"},
 		{[]string{"import-events", "-", "--replicas", "0"}, 2, "--replicas"},
-	} {
-		code, out, errOut := runCLI(t, ctx, nil, tc.args...)
-		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
-			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
-		}
-	}
+	})
 }

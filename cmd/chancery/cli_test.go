@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chancery/chancery/internal/config"
+	"github.com/chancery/chancery/internal/natstest"
 )
 
 func TestConfigCheckHelpPrintsUsageInsteadOfOpeningAFile(t *testing.T) {
@@ -39,7 +40,7 @@ func TestConfigCheckWarnsOfAnEmailSubscriberWithoutSMTP(t *testing.T) {
 func TestConfiguredTokensSayTheTokenFileIsNotRead(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "api-token"), []byte("a-token-from-an-earlier-start\n"), 0o600)
-	var logs syncBuffer
+	var logs natstest.LogBuffer
 	cfg := config.Config{APITokens: []config.TokenConfig{{Name: "desk", Token: "a-long-enough-secret-token", Scope: "write"}}}
 	if _, err := cfg.GatherTokens(dir, "", slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -32,8 +31,7 @@ func TestTwoReplicasOnAThreeNodeCluster(t *testing.T) {
 	defer rcv.Close()
 
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfgPath, []byte(`nats:
+	cfgPath := writeConfig(t, dir, `nats:
   replicas: 3
 notifier:
   public_url: https://chancery.example.org
@@ -45,9 +43,7 @@ subscribers:
     timezone: Europe/Belgrade
     alerts: [change]
     filter: {countries: [RS]}
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
 	replica := func(name string, node *natstest.Server) *service {
 		return startService(t, filepath.Join(dir, name), func(o *testServe) {
@@ -112,10 +108,7 @@ func TestServeWaitsForItsClusterToStart(t *testing.T) {
 	c := natstest.NewCluster(t, 3)
 	first := c.StartNode(0)
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfgPath, []byte("nats:\n  replicas: 3\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, dir, "nats:\n  replicas: 3\n")
 	type result struct {
 		s   *service
 		err error

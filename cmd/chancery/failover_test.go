@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -53,10 +52,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 		t.Fatalf("no node is named %q, the stream leader", leader)
 	}
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfgPath, []byte("nats:\n  replicas: 3\n  write_timeout: 3s\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, dir, "nats:\n  replicas: 3\n  write_timeout: 3s\n")
 	svc := startService(t, filepath.Join(dir, "a"), func(o *testServe) {
 		// The config's write timeout is shorter than an election, so that
 		// writes during it answer 503 and their retries meet the claims
@@ -91,12 +87,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	var writers sync.WaitGroup
 	for w := range 3 {
 		writers.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			repeatUntil(stop, func(i int) bool {
 				key := fmt.Sprintf("w%d-%d", w, i)
 				body := seedTalks()
 				body["title"] = "Talks " + key
@@ -106,7 +97,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 					status, h, err := post(key, body)
 					if err != nil {
 						t.Errorf("%s: %v", key, err)
-						return
+						return false
 					}
 					mu.Lock()
 					outcomes = append(outcomes, outcome{key, status, time.Now()})
@@ -119,11 +110,12 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 					}
 					if status != http.StatusServiceUnavailable && status != http.StatusConflict {
 						t.Errorf("%s: status %d, want 201, 503 or 409", key, status)
-						return
+						return false
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-			}
+				return true
+			})
 		})
 	}
 

@@ -37,10 +37,7 @@ const feedConfig = `feeds:
 func startFeedService(t *testing.T) *service {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfg, []byte(feedConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, dir, feedConfig)
 	return startService(t, filepath.Join(dir, "data"), func(o *testServe) { o.config = cfg })
 }
 
@@ -91,6 +88,11 @@ func recordFeedSeed(t *testing.T, s *service) *feedSeed {
 	}
 	s.waitRead(t, seed.pos)
 	return seed
+}
+
+// ids are the seed's engagements: the talks, then the visits.
+func (seed *feedSeed) ids() []string {
+	return append([]string{seed.talks}, seed.visits...)
 }
 
 // pick returns what a calendar must show of the engagements ids.
@@ -308,7 +310,7 @@ func TestFeedFiltersAndWindow(t *testing.T) {
 		Description: "Participants:\n- Olaf Scholz, Federal Chancellor (Germany)\n- Emmanuel Macron, President of the French Republic (France)\n\n" +
 			"Status: cancelled (postponed by both sides)",
 	}
-	all := append([]string{seed.talks}, seed.visits...)
+	all := seed.ids()
 	v := seed.visits // Putin, Dačić, Vučić (Moscow), Lavrov, Vučić (Sochi), Brnabić
 
 	for _, tc := range []struct {
@@ -360,7 +362,7 @@ func TestFeedFiltersAndWindow(t *testing.T) {
 func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
 	s := startFeedService(t)
 	seed := recordFeedSeed(t, s)
-	all := append([]string{seed.talks}, seed.visits...)
+	all := seed.ids()
 
 	r := s.feed("GET", "/feeds/serbia.ics?from=2019-01-01")
 	checkFeed(t, r, seed.pick(all...))
@@ -409,7 +411,7 @@ func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
 func TestFeedAlarmsFromTheURL(t *testing.T) {
 	s := startFeedService(t)
 	seed := recordFeedSeed(t, s)
-	all := append([]string{seed.talks}, seed.visits...)
+	all := seed.ids()
 
 	// "+" in a query is a space; a client that does not escape it still
 	// gets the trigger it meant.

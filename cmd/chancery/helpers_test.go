@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -121,4 +122,30 @@ func waitUntil(d time.Duration, cond func() bool) {
 	for !cond() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// repeatUntil calls f with 0, 1, 2, … until stop is closed or f says to
+// stop, as a writer keeping load on the service does.
+func repeatUntil(stop <-chan struct{}, f func(i int) bool) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !f(i) {
+			return
+		}
+	}
+}
+
+// writeConfig writes text as the config file chancery.yaml in dir and
+// returns its path.
+func writeConfig(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, "chancery.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -13,22 +13,36 @@ import (
 	"github.com/chancery/chancery/internal/natstest"
 )
 
+// readNATSURL reads the nats.url that serve published in dir.
+func readNATSURL(t *testing.T, dir string) string {
+	t.Helper()
+	u, err := os.ReadFile(filepath.Join(dir, "nats.url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(u)
+}
+
+// wantNATSURL fails the test unless dir's nats.url is still want, the one
+// serve wrote; when says after what.
+func wantNATSURL(t *testing.T, dir, want, when string) {
+	t.Helper()
+	if got, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(got) != want {
+		t.Errorf("nats.url %s: %q, %v; want serve's %q, unchanged", when, got, err, want)
+	}
+}
+
 // A second serve on a data directory another serve owns refuses to start,
 // naming it, and leaves the first one's nats.url and service alone.
 func TestSecondServeOnOneDataDirectoryRefuses(t *testing.T) {
 	dir := t.TempDir()
 	first := startService(t, dir)
-	urlBefore, err := os.ReadFile(filepath.Join(dir, "nats.url"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = tryStartService(t, dir)
+	urlBefore := readNATSURL(t, dir)
+	_, err := tryStartService(t, dir)
 	if !errors.Is(err, datalock.ErrInUse) || !strings.Contains(err.Error(), "chancery serve (pid") {
 		t.Fatalf("second serve on %s: %v; want it refused, naming the serve that owns the directory", dir, err)
 	}
-	if after, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(after) != string(urlBefore) {
-		t.Errorf("nats.url after the refused start: %q, %v; want the first serve's, unchanged", after, err)
-	}
+	wantNATSURL(t, dir, urlBefore, "after the refused start")
 	first.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 }
 
@@ -38,15 +52,13 @@ func TestToolAttachesToARunningServeAndLeavesItsURL(t *testing.T) {
 	dir := t.TempDir()
 	s := startService(t, dir)
 	recordSeed(t, s)
-	urlBefore, _ := os.ReadFile(filepath.Join(dir, "nats.url"))
+	urlBefore := readNATSURL(t, dir)
 	for range 2 {
 		code, out, errOut := runCLI(t, context.Background(), nil, "export", "--data", dir)
 		if code != 0 || !strings.Contains(out, `"format":"chancery-export"`) {
 			t.Fatalf("export while serve runs: exit %d: %s", code, errOut)
 		}
-		if after, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || string(after) != string(urlBefore) {
-			t.Fatalf("nats.url after a tool ran: %q, %v; want serve's, unchanged", after, err)
-		}
+		wantNATSURL(t, dir, urlBefore, "after a tool ran")
 	}
 	s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 }

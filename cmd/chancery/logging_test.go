@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,24 +17,6 @@ import (
 	"github.com/chancery/chancery/internal/logging"
 	"github.com/chancery/chancery/internal/natstest"
 )
-
-// syncBuffer is a log destination that goroutines may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestNoSecretReachesALogLine runs the real service, logging JSON, with
 // every kind of secret configured: an API token, a private feed's token,
@@ -65,8 +45,7 @@ func TestNoSecretReachesALogLine(t *testing.T) {
 	natsURL.User = url.UserPassword("chancery", natsPassword)
 
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "chancery.yaml")
-	if err := os.WriteFile(cfgPath, []byte(`api_tokens:
+	cfgPath := writeConfig(t, dir, `api_tokens:
   - {name: desk, token: "${API_SECRET}", scope: write}
 feeds:
   - {name: private, filter: {countries: [RS]}, token: "${FEED_SECRET}"}
@@ -76,11 +55,9 @@ notifier:
 subscribers:
   - {name: hook, channel: webhook, to: "`+rcv.URL+`/alerts", secret: "${WEBHOOK_SECRET}", alerts: [change], filter: {countries: [RS]}}
   - {name: mail, channel: email, to: desk@example.org, alerts: [change], filter: {countries: [RS]}}
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	env := map[string]string{"API_SECRET": apiSecret, "FEED_SECRET": feedSecret, "SMTP_PASSWORD": smtpPassword, "WEBHOOK_SECRET": webhookSecret}
-	var logs syncBuffer
+	var logs natstest.LogBuffer
 	o := serveOptions{data: filepath.Join(dir, "data"), http: "127.0.0.1:0", config: cfgPath}
 	o.nats.url = natsURL.String()
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,13 +30,27 @@ func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...st
 	return exitCode(err), out.String(), errb.String()
 }
 
+// cliCase is a command line, the exit code it must give and a text its
+// output (stdout and stderr together) must contain.
+type cliCase struct {
+	args []string
+	code int
+	want string
+}
+
+// runCLICases runs each command line of cases and checks its exit and output.
+func runCLICases(t *testing.T, cases []cliCase) {
+	t.Helper()
+	for _, tc := range cases {
+		code, out, errOut := runCLI(t, context.Background(), nil, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
+		}
+	}
+}
+
 func TestCLIExitCodes(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
+	runCLICases(t, []cliCase{
 		{[]string{"version"}, 0, "chancery "},
 		{[]string{"version", "--help"}, 0, "usage: chancery version"},
 		{[]string{"version", "now"}, 2, "no arguments"},
@@ -47,12 +60,7 @@ func TestCLIExitCodes(t *testing.T) {
 		{[]string{"serve", "--bogus"}, 2, "bogus"},
 		{[]string{"serve", "--http", "nonsense"}, 2, "--http"},
 		{[]string{"config", "check"}, 2, "usage"},
-	} {
-		code, out, errOut := runCLI(t, ctx, nil, tc.args...)
-		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
-			t.Errorf("chancery %v: exit %d, want %d; output %q lacks %q", tc.args, code, tc.code, out+errOut, tc.want)
-		}
-	}
+	})
 }
 
 func TestServeRefusesAShortTokenFromTheEnvironment(t *testing.T) {
@@ -157,13 +165,7 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		err := run(ctx, []string{"serve", "--data", dir, "--http", addr}, func(string) string { return "" }, nil, &bytes.Buffer{}, &stderr)
-		done <- exitCode(err)
-	}()
+	serve := serveInBackground(t, nil, "--data", dir, "--http", addr)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		res, err := checkedClient(t, 0).Get("http://" + addr + "/readyz")
@@ -174,7 +176,7 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("service not ready: %v\n%s", err, stderr.String())
+			t.Fatalf("service not ready: %v\n%s", err, serve.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -188,23 +190,9 @@ func TestServeStartsWithNoSetupAndShutsDownGracefully(t *testing.T) {
 	if u, err := os.ReadFile(filepath.Join(dir, "nats.url")); err != nil || !strings.HasPrefix(string(u), "nats://chancery:") || !strings.Contains(string(u), "@127.0.0.1:") {
 		t.Fatalf("nats.url = %q, %v", u, err)
 	}
-	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/meetings", strings.NewReader(`{"kind":"call","title":"Phone call","start":"2022-08-22T11:00","timezone":"Europe/Belgrade","location":{"country":"RS"}}`))
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	res, err := checkedClient(t, 0).Do(req)
-	if err != nil || res.StatusCode != 201 {
-		t.Fatalf("write with the generated token: %v %v", res, err)
-	}
-	res.Body.Close()
+	postCall(t, "http://"+addr, strings.TrimSpace(string(token)), "with the generated token")
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d after shutdown signal:\n%s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	serve.stop(t)
 	if _, err := os.Stat(filepath.Join(dir, "nats.url")); !os.IsNotExist(err) {
 		t.Errorf("nats.url left behind after shutdown")
 	}
@@ -242,8 +230,7 @@ func TestComposeConfigIsValid(t *testing.T) {
 	if content == "" {
 		t.Fatal("compose.yaml has no configs.chancery.content")
 	}
-	p := filepath.Join(t.TempDir(), "chancery.yaml")
-	os.WriteFile(p, []byte(content), 0o600)
+	p := writeConfig(t, t.TempDir(), content)
 	cfg, err := config.Load(p, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("compose's Chancery config: %v", err)

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -30,57 +27,35 @@ func get(t *testing.T, url string) int {
 func TestServeWaitsForNATSThatIsNotUpYet(t *testing.T) {
 	natsPort, httpPort := natstest.FreePort(t), natstest.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		err := run(ctx, []string{"serve", "--data", t.TempDir(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
-			"--nats", fmt.Sprintf("nats://127.0.0.1:%d", natsPort)},
-			func(k string) string { return map[string]string{"CHANCERY_API_TOKEN": testToken}[k] }, nil, &bytes.Buffer{}, &stderr)
-		done <- exitCode(err)
-	}()
+	serve := serveInBackground(t, map[string]string{"CHANCERY_API_TOKEN": testToken},
+		"--data", t.TempDir(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--nats", fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
 
 	waitUntil(20*time.Second, func() bool { return get(t, base+"/healthz") == 200 })
 	if code := get(t, base+"/healthz"); code != 200 {
-		t.Fatalf("/healthz while waiting for NATS: %d, want 200\n%s", code, stderr.String())
+		t.Fatalf("/healthz while waiting for NATS: %d, want 200\n%s", code, serve.stderr.String())
 	}
 	// Several rounds of attempts later it is still up, and still unready.
 	time.Sleep(1500 * time.Millisecond)
 	select {
-	case code := <-done:
-		t.Fatalf("serve exited %d with no NATS server yet:\n%s", code, stderr.String())
+	case code := <-serve.done:
+		t.Fatalf("serve exited %d with no NATS server yet:\n%s", code, serve.stderr.String())
 	default:
 	}
 	if code := get(t, base+"/readyz"); code != 503 {
 		t.Errorf("/readyz while waiting for NATS: %d, want 503", code)
 	}
-	if log := stderr.String(); !strings.Contains(log, "waiting for it") || !strings.Contains(log, fmt.Sprintf("127.0.0.1:%d", natsPort)) {
+	if log := serve.stderr.String(); !strings.Contains(log, "waiting for it") || !strings.Contains(log, fmt.Sprintf("127.0.0.1:%d", natsPort)) {
 		t.Errorf("the log does not say serve waits for NATS at its URL:\n%s", log)
 	}
 
 	natstest.StartOn(t, "", natsPort)
 	waitUntil(30*time.Second, func() bool { return get(t, base+"/readyz") == 200 })
 	if code := get(t, base+"/readyz"); code != 200 {
-		t.Fatalf("/readyz once NATS is up: %d, want 200\n%s", code, stderr.String())
+		t.Fatalf("/readyz once NATS is up: %d, want 200\n%s", code, serve.stderr.String())
 	}
-	req, _ := http.NewRequest("POST", base+"/api/v1/meetings", strings.NewReader(`{"kind":"call","title":"Phone call","start":"2022-08-22T11:00","timezone":"Europe/Belgrade","location":{"country":"RS"}}`))
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	res, err := checkedClient(t, 0).Do(req)
-	if err != nil || res.StatusCode != 201 {
-		t.Fatalf("write once NATS is up: %v %v", res, err)
-	}
-	res.Body.Close()
+	postCall(t, base, testToken, "once NATS is up")
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve exited %d after shutdown:\n%s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	serve.stop(t)
 }
 
 // The waits the operations guide promises are the ones in the code.

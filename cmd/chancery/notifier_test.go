@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -35,8 +34,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 	defer rcv.Close()
 
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "chancery.yaml")
-	os.WriteFile(cfgPath, []byte(`notifier:
+	cfgPath := writeConfig(t, dir, `notifier:
   public_url: https://chancery.example.org
   delivery: {ack_wait: 1s, backoff: [50ms]}
 subscribers:
@@ -47,7 +45,7 @@ subscribers:
     timezone: Europe/Belgrade
     alerts: [change]
     filter: {countries: [RS]}
-`), 0o600)
+`)
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
 	s := startService(t, filepath.Join(dir, "data"), func(o *testServe) {
 		o.config, o.now = cfgPath, clk.Now

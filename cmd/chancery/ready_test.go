@@ -17,16 +17,12 @@ func TestReadyzStaysReadyUnderSteadyWrites(t *testing.T) {
 	stop := make(chan struct{})
 	var writer sync.WaitGroup
 	writer.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+		repeatUntil(stop, func(i int) bool {
 			body := seedTalks()
 			body["title"] = fmt.Sprintf("Talks %d", i)
 			svc.Do("POST", "/api/v1/meetings", body).Must(t, http.StatusCreated)
-		}
+			return true
+		})
 	})
 	lb := checkedClient(t, time.Second)
 	polls, unready := 0, 0

@@ -39,18 +39,32 @@ func talksStory(t *testing.T, s *service, clk *clock) (id string, moments [3]tim
 // meetingIn reads one meeting from a replayed file.
 func meetingIn(t *testing.T, path, id string) events.Meeting {
 	t.Helper()
+	doc := readReplayed(t, path, func(db *projections.DB) (projections.Resource, error) {
+		doc, _, err := db.Get(context.Background(), events.MeetingAggregate, id)
+		if err != nil {
+			return doc, fmt.Errorf("%s in %s: %w", id, path, err)
+		}
+		return doc, nil
+	})
+	var m events.Meeting
+	json.Unmarshal(doc.Doc, &m)
+	return m
+}
+
+// readReplayed opens the replayed file at path read-only, reads it with
+// read and closes it; an error of either fails the test.
+func readReplayed[T any](t *testing.T, path string, read func(*projections.DB) (T, error)) T {
+	t.Helper()
 	db, err := projections.OpenReadOnly(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	doc, _, err := db.Get(context.Background(), events.MeetingAggregate, id)
+	v, err := read(db)
 	if err != nil {
-		t.Fatalf("%s in %s: %v", id, path, err)
+		t.Fatal(err)
 	}
-	var m events.Meeting
-	json.Unmarshal(doc.Doc, &m)
-	return m
+	return v
 }
 
 func TestReplayUntilTimeShowsTheScheduleAsItStood(t *testing.T) {
@@ -211,16 +225,9 @@ func positionOf(t *testing.T, path string) uint64 {
 
 func digestOf(t *testing.T, path string) map[string]string {
 	t.Helper()
-	db, err := projections.OpenReadOnly(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	d, err := db.Digest(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return readReplayed(t, path, func(db *projections.DB) (map[string]string, error) {
+		return db.Digest(context.Background())
+	})
 }
 
 func TestAuditVerifyPassesOnAHealthyStoreAndNamesATamperedRow(t *testing.T) {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -13,10 +12,7 @@ func TestLeadersAreColocatedUnlessTheConfigSaysNot(t *testing.T) {
 		"nats:\n  replicas: 3\n  colocate_leaders: true\n":  true,
 		"nats:\n  replicas: 3\n  colocate_leaders: false\n": false,
 	} {
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := Load(p, func(string) string { return "" })
+		cfg, err := loadText(t, p, text)
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}

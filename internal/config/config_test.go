@@ -37,13 +37,11 @@ func TestSnapshotLimitsInTheDocsAreTheDefaults(t *testing.T) {
 
 func TestConfigRefusesANegativeSnapshotLimitNamingIt(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte("snapshots:\n  builds: 2\n  cache_mib: -1\n"), 0o600)
-	_, err := Load(p, func(string) string { return "" })
+	_, err := loadText(t, p, "snapshots:\n  builds: 2\n  cache_mib: -1\n")
 	if err == nil || !strings.Contains(err.Error(), ":3: snapshots.cache_mib:") {
 		t.Fatalf("cache_mib -1: %v, want an error naming line 3 and snapshots.cache_mib", err)
 	}
-	os.WriteFile(p, []byte("snapshots:\n  builds: 4\n  cache_mib: 64\n  files: 3\n"), 0o600)
-	cfg, err := Load(p, func(string) string { return "" })
+	cfg, err := loadText(t, p, "snapshots:\n  builds: 4\n  cache_mib: 64\n  files: 3\n")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,13 +47,11 @@ func TestConfigLimitsAreCheckedNamingTheKey(t *testing.T) {
 		"limits:\n  trusted_proxies: [10.0.0.1, proxy.lan]\n": ":2: limits.trusted_proxies[1]:",
 		"limits:\n  clients: {rate: 1}\n":                     ":2: limits.clients: unknown key",
 	} {
-		os.WriteFile(p, []byte(body), 0o600)
-		if _, err := Load(p, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := loadText(t, p, body); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error with %q", body, err, want)
 		}
 	}
-	os.WriteFile(p, []byte("limits:\n  token: {rate: 0.5, burst: 3}\n  loopback: true\n  trusted_proxies: [10.0.0.0/8, \"::ffff:192.0.2.1\"]\n"), 0o600)
-	cfg, err := Load(p, func(string) string { return "" })
+	cfg, err := loadText(t, p, "limits:\n  token: {rate: 0.5, burst: 3}\n  loopback: true\n  trusted_proxies: [10.0.0.0/8, \"::ffff:192.0.2.1\"]\n")
 	if err != nil {
 		t.Fatal(err)
 	}

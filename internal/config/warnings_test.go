@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,8 +15,7 @@ func TestYAMLSyntaxErrorNamesFileAndLine(t *testing.T) {
 		"feeds: []\nnotifier:\n  sweep: \"@every 30s\n":    ":3: found unexpected end of stream",
 		"nats: {}\nsubscribers:\n  - name: x\n  \tto: y\n": ":3: found a tab character",
 	} {
-		os.WriteFile(p, []byte(body), 0o600)
-		_, err := Load(p, func(string) string { return "" })
+		_, err := loadText(t, p, body)
 		if err == nil || !strings.HasPrefix(err.Error(), p+line) {
 			t.Errorf("%q: %v; want an error starting %q", body, err, p+line)
 		}
@@ -29,8 +27,7 @@ func TestYAMLSyntaxErrorNamesFileAndLine(t *testing.T) {
 // subscriber and its line.
 func TestEmailSubscriberWithoutSMTPIsWarnedAbout(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte("subscribers:\n  - {name: hook, channel: webhook, to: \"https://example.org/h\"}\n  - name: desk\n    channel: email\n    to: desk@example.org\n"), 0o600)
-	cfg, err := Load(p, func(string) string { return "" })
+	cfg, err := loadText(t, p, "subscribers:\n  - {name: hook, channel: webhook, to: \"https://example.org/h\"}\n  - name: desk\n    channel: email\n    to: desk@example.org\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,8 +36,7 @@ func TestEmailSubscriberWithoutSMTPIsWarnedAbout(t *testing.T) {
 		t.Fatalf("warnings %q; want one naming line 3, subscribers[1] \"desk\" and localhost:25", w)
 	}
 
-	os.WriteFile(p, []byte("notifier:\n  smtp: {host: mail.example.org, from: chancery@example.org}\nsubscribers:\n  - {name: desk, channel: email, to: desk@example.org}\n"), 0o600)
-	if cfg, err = Load(p, func(string) string { return "" }); err != nil || len(cfg.Warnings()) != 0 {
+	if cfg, err = loadText(t, p, "notifier:\n  smtp: {host: mail.example.org, from: chancery@example.org}\nsubscribers:\n  - {name: desk, channel: email, to: desk@example.org}\n"); err != nil || len(cfg.Warnings()) != 0 {
 		t.Fatalf("with an smtp block: %v, warnings %q; want none", err, cfg.Warnings())
 	}
 }
