@@ -28,7 +28,11 @@ func Write(w http.ResponseWriter, status int, detail string, fields ...events.Fi
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(Body{
+	// Problems are read by people; JSON needs no HTML escaping, and
+	// "\u003ctoken\u003e" is noise where "<token>" was meant.
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(Body{
 		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields,
 	})
 }
