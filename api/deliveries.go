@@ -41,6 +41,10 @@ func viewDelivery(d notifier.Delivery) deliveryView {
 // listDeliveries makes the handler of GET /api/v1/deliveries?status=failed.
 func (s *Server) listDeliveries() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkQuery(r, "status", "min_position"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		status := r.URL.Query().Get("status")
 		if status != "" && !notifier.ValidStatus(status) {
 			s.writeError(w, r, invalid("status", "must be one of queued, sending, retrying, sent, failed, skipped"))
@@ -63,6 +67,10 @@ func (s *Server) listDeliveries() http.Handler {
 // getDelivery makes the handler of GET /api/v1/deliveries/{id}.
 func (s *Server) getDelivery() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkQuery(r, "min_position"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		d, err := s.deliveries.Get(r.Context(), r.PathValue("id"))
 		if errors.Is(err, notifier.ErrNoDelivery) {
 			err = notFoundf("no delivery %s", r.PathValue("id"))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chancery/chancery/events"
+	"github.com/chancery/chancery/internal/query"
 	"github.com/chancery/chancery/projections"
 )
 
@@ -96,13 +97,13 @@ func (s *Server) listEngagements(et *engagementType) http.Handler {
 // parseQuery validates a list request's filters.
 func (et *engagementType) parseQuery(r *http.Request) (projections.Query, error) {
 	v := r.URL.Query()
+	// A list reads one value of each filter (a feed takes several).
+	params := []string{"from", "to", "country", et.person, "kind", "status", "limit", "cursor", "as_of", "min_position"}
+	if err := checkQuery(r, params...); err != nil {
+		return projections.Query{}, err
+	}
 	q := projections.Query{Type: et.aggType, Cursor: v.Get("cursor"), Person: v.Get(et.person)}
 	var f events.Fields
-	for _, name := range []string{"country", et.person, "kind", "status"} {
-		if len(v[name]) > projections.MaxFilterValues {
-			f.Add(name, "is given %d times; a list takes at most %d values of each filter", len(v[name]), projections.MaxFilterValues)
-		}
-	}
 	for _, p := range []struct {
 		name string
 		date *string
@@ -158,6 +159,9 @@ func (s *Server) getEngagement(et *engagementType) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if raw, ok := strings.CutSuffix(r.PathValue("id"), ".ics"); ok && s.calendar != nil {
 			id, err := et.pathID(raw)
+			if err == nil {
+				err = checkQuery(r, "min_position")
+			}
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -170,6 +174,9 @@ func (s *Server) getEngagement(et *engagementType) http.Handler {
 			return
 		}
 		id, err := et.pathID(r.PathValue("id"))
+		if err == nil {
+			err = checkQuery(r, "as_of", "min_position")
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -234,6 +241,9 @@ func (s *Server) history(et *engagementType) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := et.pathID(r.PathValue("id"))
 		if err == nil {
+			err = checkQuery(r, "min_position")
+		}
+		if err == nil {
 			_, _, err = minPosition(r)
 		}
 		if err != nil {
@@ -263,6 +273,10 @@ func (s *Server) history(et *engagementType) http.Handler {
 func (s *Server) listEvents() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query()
+		if err := checkQuery(r, "after", "limit", "type", "aggregate", "min_position"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		var f events.Fields
 		if _, _, err := minPosition(r); err != nil {
 			f.Add("min_position", "must be a stream position (a non-negative integer)")
@@ -351,4 +365,15 @@ func (s *Server) listEvents() http.Handler {
 // in a query string has become a space; it is read as the "+" it was.
 func parseInstant(raw string) (time.Time, error) {
 	return time.Parse(time.RFC3339, strings.Replace(raw, " ", "+", 1))
+}
+
+// checkQuery refuses a query parameter the endpoint does not read, and a
+// second value of one it reads once: either would otherwise be dropped
+// without a word, and the answer would look like the one asked for.
+func checkQuery(r *http.Request, params ...string) error {
+	v := r.URL.Query()
+	if err := query.Check(v, params...); err != nil {
+		return err
+	}
+	return query.Single(v, params...)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/internal/problem"
+	"github.com/chancery/chancery/internal/query"
 	"github.com/chancery/chancery/projections"
 )
 
@@ -162,6 +163,19 @@ func (h *Handler) ServeNamed(w http.ResponseWriter, r *http.Request) {
 // the query's country, participant and kind.
 func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, error) {
 	v := r.URL.Query()
+	// A misspelt parameter would leave a filter unapplied without a word.
+	// A named feed knows its token, and takes the filters its own replace
+	// without complaint, so a link built for /calendar.ics still works.
+	known := []string{"country", "participant", "kind", "status", "from", "to", "alarm", "as_of", "min_position"}
+	if fixed != nil {
+		known = append(known, "token")
+	}
+	if err := query.Check(v, known...); err != nil {
+		return request{}, err
+	}
+	if err := query.Single(v, "from", "to", "as_of", "min_position"); err != nil {
+		return request{}, err
+	}
 	var f events.Fields
 	for _, name := range []string{"country", "participant", "kind", "status"} {
 		if len(v[name]) > projections.MaxFilterValues {

@@ -230,17 +230,17 @@ func TestFeedFailureIsLoggedAs500(t *testing.T) {
 	var logged bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))
-	_, base := s.serve(t, Config{Logger: logger})
+	_, base := s.serve(t, Config{Logger: logger, Feeds: []Feed{{Name: "private", Token: "secret-in-query"}}})
 	s.db.Close()
 
-	res, body := get(t, base+"/calendar.ics?token=secret-in-query")
+	res, body := get(t, base+"/feeds/private.ics?token=secret-in-query")
 	if res.StatusCode != 500 || !strings.Contains(string(body), "server log") || strings.Contains(string(body), "closed") {
 		t.Fatalf("status %d, body %s", res.StatusCode, body)
 	}
 	mu.Lock()
 	lines := logged.String()
 	mu.Unlock()
-	for _, want := range []string{"level=ERROR", "feed request failed", "path=/calendar.ics", "database is closed"} {
+	for _, want := range []string{"level=ERROR", "feed request failed", "path=/feeds/private.ics", "database is closed"} {
 		if !strings.Contains(lines, want) {
 			t.Errorf("log lacks %q:\n%s", want, lines)
 		}
