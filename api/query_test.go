@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -43,4 +44,22 @@ func TestUnknownOrRepeatedQueryParameterIs400NamingIt(t *testing.T) {
 	} {
 		a.Do("GET", path, nil, "Authorization", "Bearer "+adminToken).Must(t, http.StatusOK)
 	}
+}
+
+// TestCountryNameIs400SuggestingTheCode: a name where a code belongs is
+// refused, naming the field, with the code it means; Kosovo's XK is taken.
+func TestCountryNameIs400SuggestingTheCode(t *testing.T) {
+	t.Parallel()
+	a := startAPI(t)
+	for _, path := range []string{"/api/v1/meetings?country=Russia", "/api/v1/visits?country=RUS"} {
+		r := a.Do("GET", path, nil).Must(t, http.StatusBadRequest)
+		errs := r.List("errors")
+		if len(errs) != 1 || errs[0]["field"] != "country" || !strings.Contains(errs[0]["detail"].(string), "did you mean RU") {
+			t.Errorf("GET %s: %s, want a 400 naming country and suggesting RU", path, r.Raw)
+		}
+	}
+	pristina := talks()
+	pristina["location"] = map[string]any{"city": "Pristina", "country": "XK"}
+	a.Do("POST", "/api/v1/meetings", pristina).Must(t, http.StatusCreated)
+	a.Do("GET", "/api/v1/meetings?country=XK", nil).Must(t, http.StatusOK)
 }

@@ -123,7 +123,7 @@ func (et *engagementType) parseQuery(r *http.Request) (projections.Query, error)
 	}
 	if c := v.Get("country"); c != "" {
 		if !events.ValidCountry(c) {
-			f.Add("country", "%q is not an ISO 3166-1 alpha-2 country code", c)
+			f.Add("country", "%s", events.UnknownCountry(c))
 		}
 		q.Country = c
 	}

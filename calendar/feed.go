@@ -190,7 +190,7 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 	} else {
 		for _, c := range v["country"] {
 			if !events.ValidCountry(c) {
-				f.Add("country", "%q is not an ISO 3166-1 alpha-2 country code", c)
+				f.Add("country", "%s", events.UnknownCountry(c))
 			}
 			q.Countries = append(q.Countries, c)
 		}

@@ -63,7 +63,7 @@ func (f *Fields) country(field, v string, required bool) string {
 		return ""
 	}
 	if !ValidCountry(v) {
-		f.Add(field, "%q is not an ISO 3166-1 alpha-2 country code (two capital letters, such as RS or RU)", v)
+		f.Add(field, "%s", UnknownCountry(v))
 	}
 	return v
 }
