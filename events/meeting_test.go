@@ -724,6 +724,10 @@ func TestRescheduleMeetingKeepsWhatItIsNotTold(t *testing.T) {
 			Span{Start: "2022-08-23T15:00:00", End: "2022-08-23T17:30:00", Timezone: "Europe/Moscow"}},
 		{"timed given a date covers one day", timed, RescheduleMeeting{Start: "2022-08-25"},
 			Span{Start: "2022-08-25", End: "2022-08-25", Timezone: "Europe/Belgrade"}},
+		{"timed to midnight given a date covers one day", func(c *ScheduleMeeting) {
+			c.Start, c.End, c.Timezone = "2022-08-22T22:00", "2022-08-23T00:00", "Europe/Belgrade"
+		}, RescheduleMeeting{Start: "2022-08-25"},
+			Span{Start: "2022-08-25", End: "2022-08-25", Timezone: "Europe/Belgrade"}},
 		{"days keep their number", days, RescheduleMeeting{Start: "2022-09-01"},
 			Span{Start: "2022-09-01", End: "2022-09-03", Timezone: "Europe/Moscow"}},
 		{"one day given a time lasts an hour in the meeting's zone", nil, RescheduleMeeting{Start: "2022-08-23T10:00"},

@@ -222,9 +222,10 @@ func ValidZone(name string) bool {
 //     still needs one, for UTC is then no place's zone;
 //   - an omitted end keeps cur's length in the form of the new start: a
 //     timed span its length on the clock, a span of dates its number of
-//     days. A timed span given a date covers the days it touched; a one-day
-//     span given a time lasts an hour, as on creation; a span of several
-//     days given a time needs an end, for days do not say how many hours.
+//     days. A timed span given a date covers the days it touched (an end
+//     at midnight touches none of its day); a one-day span given a time
+//     lasts an hour, as on creation; a span of several days given a time
+//     needs an end, for days do not say how many hours.
 //
 // The result goes through ParseSpan, so the recorded event carries complete
 // values and replay does not depend on this rule.
@@ -246,6 +247,9 @@ func (in SpanInput) keep(cur Span) (SpanInput, Fields) {
 		in.End = start.Add(curEnd.Sub(curStart)).Format(DateTimeLayout)
 	case !startTimed:
 		first, last := cur.Dates()
+		if !cur.AllDay() { // an end at midnight touches no part of its day
+			last = curEnd.Add(-time.Second).Format(DateLayout)
+		}
 		a, _, _ := parseLocal(first)
 		b, _, _ := parseLocal(last)
 		in.End = start.Add(b.Sub(a)).Format(DateLayout)
