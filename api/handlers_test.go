@@ -266,3 +266,58 @@ func TestEveryKindOfAnswerIsAsDocumented(t *testing.T) {
 	a.Do("GET", "/readyz", nil).Must(t, http.StatusOK)
 	a.Do("POST", "/api/v1/deliveries/nothing/retry", nil, "Authorization", "Bearer "+adminToken).Must(t, http.StatusNotFound)
 }
+
+// TestRescheduleAndRelocateKeepWhatTheyAreNotTold moves a timed meeting by
+// its start alone and to another venue by the venue alone: the answer and
+// the recorded events carry the complete new values; a part the meeting
+// cannot supply is a 400 naming it, and nothing is stored.
+func TestRescheduleAndRelocateKeepWhatTheyAreNotTold(t *testing.T) {
+	t.Parallel()
+	a := startAPI(t)
+	timed := talks()
+	timed["start"], timed["end"], timed["timezone"] = "2022-08-22T10:00", "2022-08-22T12:30", "Europe/Moscow"
+	timed["location"] = map[string]any{"city": "Moscow", "country": "RU", "venue": "Osobnyak"}
+	id := a.Do("POST", "/api/v1/meetings", timed).Must(t, http.StatusCreated).Str("id")
+
+	moved := a.Do("POST", "/api/v1/meetings/"+id+"/reschedule", map[string]any{"start": "2022-08-23T15:00"}).Must(t, http.StatusOK)
+	if moved.Str("start") != "2022-08-23T15:00:00" || moved.Str("end") != "2022-08-23T17:30:00" || moved.Str("timezone") != "Europe/Moscow" {
+		t.Errorf("reschedule by start alone: %s; want 15:00 to 17:30 in Europe/Moscow", moved.Raw)
+	}
+	relocated := a.Do("POST", "/api/v1/meetings/"+id+"/relocate", map[string]any{"location": map[string]any{"venue": "Kremlin"}}).Must(t, http.StatusOK)
+	if loc, _ := relocated.JSON["location"].(map[string]any); loc["city"] != "Moscow" || loc["country"] != "RU" || loc["venue"] != "Kremlin" {
+		t.Errorf("relocate by venue alone: %s; want the Kremlin in Moscow, RU", relocated.Raw)
+	}
+
+	h := a.Do("GET", "/api/v1/meetings/"+id+"/history", nil).Must(t, http.StatusOK).List("events")
+	if len(h) != 3 {
+		t.Fatalf("history has %d events, want 3", len(h))
+	}
+	resched, _ := h[1]["data"].(map[string]any)
+	if resched["start"] != "2022-08-23T15:00:00" || resched["end"] != "2022-08-23T17:30:00" || resched["timezone"] != "Europe/Moscow" {
+		t.Errorf("meeting.rescheduled records %v, want the complete new span", resched)
+	}
+	reloc, _ := h[2]["data"].(map[string]any)
+	if loc, _ := reloc["location"].(map[string]any); loc["city"] != "Moscow" || loc["country"] != "RU" || loc["venue"] != "Kremlin" {
+		t.Errorf("meeting.relocated records %v, want the complete new place", reloc)
+	}
+
+	// Antarctica has no capital zone: an all-day meeting there is in the UTC
+	// fallback, which is no place's zone for a time.
+	far := talks()
+	delete(far, "timezone")
+	far["location"] = map[string]any{"city": "Vostok Station", "country": "AQ"}
+	farID := a.Do("POST", "/api/v1/meetings", far).Must(t, http.StatusCreated).Str("id")
+	days := talks()
+	days["end"] = "2022-08-24"
+	daysID := a.Do("POST", "/api/v1/meetings", days).Must(t, http.StatusCreated).Str("id")
+	before := a.lastSeq()
+	for _, tc := range []struct{ id, field string }{{farID, "timezone"}, {daysID, "end"}} {
+		r := a.Do("POST", "/api/v1/meetings/"+tc.id+"/reschedule", map[string]any{"start": "2022-08-25T10:00"}).Must(t, http.StatusBadRequest)
+		if !slices.Equal(r.FieldErrors(), []string{tc.field}) {
+			t.Errorf("reschedule to a time: the problem names %v, want %q: %s", r.FieldErrors(), tc.field, r.Raw)
+		}
+	}
+	if after := a.lastSeq(); after != before {
+		t.Errorf("bad input stored events: last sequence %d, was %d", after, before)
+	}
+}

@@ -252,7 +252,7 @@ func (m *Meeting) Decide(cmd any, now time.Time) ([]Event, error) {
 			return nil, err
 		}
 		var f Fields
-		span, errs := ParseSpan(c.span(), m.Timezone, "")
+		span, errs := RescheduleSpan(c.span(), m.Span())
 		f = append(f, errs...)
 		reason := f.text("reason", c.Reason)
 		if err := f.Err(); err != nil {
@@ -267,7 +267,7 @@ func (m *Meeting) Decide(cmd any, now time.Time) ([]Event, error) {
 			return nil, err
 		}
 		var f Fields
-		loc := f.location("location", c.Location)
+		loc := f.location("location", c.Location.keep(m.Location))
 		reason := f.text("reason", c.Reason)
 		if err := f.Err(); err != nil {
 			return nil, err
@@ -366,4 +366,25 @@ func decideSchedule(c *ScheduleMeeting) ([]Event, error) {
 		return nil, err
 	}
 	return []Event{e}, nil
+}
+
+// keep fills in the parts of a relocation's place that were left out from
+// cur, the place now: an omitted country is cur's country, an omitted city
+// is cur's city while the country stays, and an omitted venue is cur's venue
+// while the city stays too — a venue or city belongs to its place and does
+// not follow a meeting to another. The event records the whole new place.
+func (l Location) keep(cur Location) Location {
+	if strings.TrimSpace(l.Country) == "" {
+		l.Country = cur.Country
+	}
+	if !strings.EqualFold(strings.TrimSpace(l.Country), cur.Country) {
+		return l
+	}
+	if strings.TrimSpace(l.City) == "" {
+		l.City = cur.City
+	}
+	if strings.TrimSpace(l.Venue) == "" && strings.TrimSpace(l.City) == cur.City {
+		l.Venue = cur.Venue
+	}
+	return l
 }

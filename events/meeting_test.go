@@ -682,3 +682,139 @@ func TestUpcasterRunsForOlderSchema(t *testing.T) {
 		t.Errorf("upcast reason = %q, want %q", got, "war")
 	}
 }
+
+// scheduledMeetingWith returns the folded state of the Lavrov–Vulin talks
+// scheduled with change applied to the command (nil for none).
+func scheduledMeetingWith(t testing.TB, change func(c *ScheduleMeeting)) (*Meeting, string) {
+	t.Helper()
+	id := NewMeetingID(releaseDay)
+	m := &Meeting{ID: id}
+	sc := lavrovVulin()
+	if change != nil {
+		change(sc)
+	}
+	if _, err := decideMeeting(t, m, id, sc, releaseDay); err != nil {
+		t.Fatalf("schedule: %v", err)
+	}
+	return m, id
+}
+
+// TestRescheduleMeetingKeepsWhatItIsNotTold moves meetings of each form with
+// parts of the span left out: the event must carry the complete new span
+// (zone and end filled in from the meeting), and the fold must show it.
+func TestRescheduleMeetingKeepsWhatItIsNotTold(t *testing.T) {
+	t.Parallel()
+	timed := func(c *ScheduleMeeting) {
+		c.Start, c.End, c.Timezone = "2022-08-22T10:00", "2022-08-22T12:30", "Europe/Belgrade"
+	}
+	days := func(c *ScheduleMeeting) { c.Start, c.End = "2022-08-22", "2022-08-24" }
+	tests := []struct {
+		name     string
+		schedule func(c *ScheduleMeeting)
+		cmd      RescheduleMeeting
+		want     Span
+	}{
+		{"timed keeps zone and length", timed, RescheduleMeeting{Start: "2022-08-23T15:00"},
+			Span{Start: "2022-08-23T15:00:00", End: "2022-08-23T17:30:00", Timezone: "Europe/Belgrade"}},
+		{"timed keeps its length on the clock across summer time", timed, RescheduleMeeting{Start: "2022-10-30T01:00"},
+			Span{Start: "2022-10-30T01:00:00", End: "2022-10-30T03:30:00", Timezone: "Europe/Belgrade"}},
+		{"timed given an end keeps only the zone", timed, RescheduleMeeting{Start: "2022-08-23T15:00", End: "2022-08-23T16:00"},
+			Span{Start: "2022-08-23T15:00:00", End: "2022-08-23T16:00:00", Timezone: "Europe/Belgrade"}},
+		{"timed given a zone keeps the length", timed, RescheduleMeeting{Start: "2022-08-23T15:00", Timezone: "Europe/Moscow"},
+			Span{Start: "2022-08-23T15:00:00", End: "2022-08-23T17:30:00", Timezone: "Europe/Moscow"}},
+		{"timed given a date covers one day", timed, RescheduleMeeting{Start: "2022-08-25"},
+			Span{Start: "2022-08-25", End: "2022-08-25", Timezone: "Europe/Belgrade"}},
+		{"timed to midnight given a date covers one day", func(c *ScheduleMeeting) {
+			c.Start, c.End, c.Timezone = "2022-08-22T22:00", "2022-08-23T00:00", "Europe/Belgrade"
+		}, RescheduleMeeting{Start: "2022-08-25"},
+			Span{Start: "2022-08-25", End: "2022-08-25", Timezone: "Europe/Belgrade"}},
+		{"days keep their number", days, RescheduleMeeting{Start: "2022-09-01"},
+			Span{Start: "2022-09-01", End: "2022-09-03", Timezone: "Europe/Moscow"}},
+		{"one day given a time lasts an hour in the meeting's zone", nil, RescheduleMeeting{Start: "2022-08-23T10:00"},
+			Span{Start: "2022-08-23T10:00:00", End: "2022-08-23T11:00:00", Timezone: "Europe/Moscow"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, id := scheduledMeetingWith(t, tt.schedule)
+			before := m.Span()
+			cmd := tt.cmd
+			evs, err := decideMeeting(t, m, id, &cmd, releaseDay)
+			if err != nil {
+				t.Fatalf("reschedule: %v", err)
+			}
+			e := evs[0].(*MeetingRescheduled)
+			if e.Span != tt.want || e.Previous != before {
+				t.Errorf("event span, previous = %+v, %+v; want %+v, %+v", e.Span, e.Previous, tt.want, before)
+			}
+			if m.Span() != tt.want || m.AllDay != tt.want.AllDay() {
+				t.Errorf("folded span = %+v (all day %v), want %+v", m.Span(), m.AllDay, tt.want)
+			}
+		})
+	}
+}
+
+// TestRescheduleMeetingRefusesWhatItCannotKeep: a zone or an end that the
+// meeting cannot supply is a 400 naming the field, and nothing is decided.
+func TestRescheduleMeetingRefusesWhatItCannotKeep(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		schedule func(c *ScheduleMeeting)
+		cmd      RescheduleMeeting
+		want     string
+	}{
+		// Antarctica has no capital zone: the meeting's UTC is a fallback.
+		{"a time for a meeting with no place zone", func(c *ScheduleMeeting) { c.Location = Location{City: "Vostok Station", Country: "AQ"} },
+			RescheduleMeeting{Start: "2022-08-23T10:00"}, "timezone"},
+		{"a time for several days", func(c *ScheduleMeeting) { c.End = "2022-08-23" },
+			RescheduleMeeting{Start: "2022-08-25T10:00"}, "end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, _ := scheduledMeetingWith(t, tt.schedule)
+			cmd := tt.cmd
+			evs, err := m.Decide(&cmd, releaseDay)
+			if evs != nil {
+				t.Errorf("Decide yielded %d events", len(evs))
+			}
+			wantFields(t, err, tt.want)
+		})
+	}
+}
+
+// TestRelocateMeetingKeepsWhatItIsNotTold: omitted parts of the place are
+// kept while the coarser parts stay; the event carries the whole new place.
+func TestRelocateMeetingKeepsWhatItIsNotTold(t *testing.T) {
+	t.Parallel()
+	now := Location{City: "Moscow", Country: "RU", Venue: "Osobnyak"}
+	tests := []struct {
+		name string
+		to   Location
+		want Location
+	}{
+		{"venue only", Location{Venue: "Kremlin"}, Location{City: "Moscow", Country: "RU", Venue: "Kremlin"}},
+		{"city in the same country drops the venue", Location{City: "Sochi"}, Location{City: "Sochi", Country: "RU"}},
+		{"country given as now keeps city and venue", Location{Country: "RU", Venue: "Kremlin"}, Location{City: "Moscow", Country: "RU", Venue: "Kremlin"}},
+		{"another country keeps nothing", Location{Country: "RS", City: "Belgrade"}, Location{City: "Belgrade", Country: "RS"}},
+		{"another country alone", Location{Country: "RS"}, Location{Country: "RS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, id := scheduledMeetingWith(t, func(c *ScheduleMeeting) { c.Location = now })
+			evs, err := decideMeeting(t, m, id, &RelocateMeeting{Location: tt.to}, releaseDay)
+			if err != nil {
+				t.Fatalf("relocate: %v", err)
+			}
+			e := evs[0].(*MeetingRelocated)
+			if e.Location != tt.want || e.Previous != now {
+				t.Errorf("event location, previous = %+v, %+v; want %+v, %+v", e.Location, e.Previous, tt.want, now)
+			}
+			if m.Location != tt.want {
+				t.Errorf("folded location = %+v, want %+v", m.Location, tt.want)
+			}
+		})
+	}
+}

@@ -213,3 +213,65 @@ func ValidZone(name string) bool {
 	_, err := loadZone(name)
 	return err == nil
 }
+
+// keep fills in what a reschedule leaves out from cur, the span the
+// engagement has now, so that a desk need not repeat it:
+//
+//   - an omitted timezone is cur's zone; except that a timed start on an
+//     all-day span in UTC (the fallback for a place whose zone is not known)
+//     still needs one, for UTC is then no place's zone;
+//   - an omitted end keeps cur's length in the form of the new start: a
+//     timed span its length on the clock, a span of dates its number of
+//     days. A timed span given a date covers the days it touched (an end
+//     at midnight touches none of its day); a one-day span given a time
+//     lasts an hour, as on creation; a span of several days given a time
+//     needs an end, for days do not say how many hours.
+//
+// The result goes through ParseSpan, so the recorded event carries complete
+// values and replay does not depend on this rule.
+func (in SpanInput) keep(cur Span) (SpanInput, Fields) {
+	if cur.Start == "" {
+		return in, nil
+	}
+	start, startTimed, ok := parseLocal(in.Start)
+	if strings.TrimSpace(in.Timezone) == "" && (!ok || !startTimed || !cur.AllDay() || placeZone(cur.Timezone)) {
+		in.Timezone = cur.Timezone
+	}
+	if !ok || strings.TrimSpace(in.End) != "" {
+		return in, nil
+	}
+	curStart, _, _ := parseLocal(cur.Start)
+	curEnd, _, _ := parseLocal(cur.End)
+	switch {
+	case startTimed && !cur.AllDay():
+		in.End = start.Add(curEnd.Sub(curStart)).Format(DateTimeLayout)
+	case !startTimed:
+		first, last := cur.Dates()
+		if !cur.AllDay() { // an end at midnight touches no part of its day
+			last = curEnd.Add(-time.Second).Format(DateLayout)
+		}
+		a, _, _ := parseLocal(first)
+		b, _, _ := parseLocal(last)
+		in.End = start.Add(b.Sub(a)).Format(DateLayout)
+	case cur.Start != cur.End: // several days given a time
+		var f Fields
+		f.Add("end", "is required: the engagement runs %s to %s, and a start with a time does not say when it ends", cur.Start, cur.End)
+		return in, f
+	}
+	return in, nil
+}
+
+// placeZone reports whether an all-day span's zone names a place rather than
+// the UTC fallback.
+func placeZone(zone string) bool { return zone != "" && zone != "UTC" }
+
+// RescheduleSpan validates the span a reschedule gives, keeping from cur
+// what it leaves out (see keep).
+func RescheduleSpan(in SpanInput, cur Span) (Span, Fields) {
+	in, f := in.keep(cur)
+	span, errs := ParseSpan(in, cur.Timezone, "")
+	if len(f) > 0 {
+		return Span{}, append(f, errs...)
+	}
+	return span, errs
+}

@@ -190,7 +190,7 @@ func (v *Visit) Decide(cmd any, now time.Time) ([]Event, error) {
 		if err := v.active("reschedule"); err != nil {
 			return nil, err
 		}
-		span, errs := ParseSpan(SpanInput{Start: c.Start, End: c.End, Timezone: c.Timezone}, v.Timezone, "")
+		span, errs := RescheduleSpan(SpanInput{Start: c.Start, End: c.End, Timezone: c.Timezone}, v.Span())
 		f = append(f, errs...)
 		reason := f.text("reason", c.Reason)
 		if err := f.Err(); err != nil {

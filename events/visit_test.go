@@ -252,3 +252,68 @@ func TestVisitEvolveRejectsOutOfOrderVersionAndMeetingEvents(t *testing.T) {
 		t.Errorf("version, status = %d, %q; want 2, cancelled", v.Version, v.Status)
 	}
 }
+
+// TestRescheduleVisitKeepsWhatItIsNotTold: a visit moved with only a start
+// keeps its zone and its number of days (or its length, when timed), and the
+// event carries the complete new span.
+func TestRescheduleVisitKeepsWhatItIsNotTold(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		announce func(c *AnnounceVisit)
+		cmd      RescheduleVisit
+		want     Span
+		wantErr  string
+	}{
+		{"date range keeps its days", nil, RescheduleVisit{Start: "2021-12-01"},
+			Span{Start: "2021-12-01", End: "2021-12-02", Timezone: "Europe/Moscow"}, ""},
+		{"date range given an end", nil, RescheduleVisit{Start: "2021-12-01", End: "2021-12-05"},
+			Span{Start: "2021-12-01", End: "2021-12-05", Timezone: "Europe/Moscow"}, ""},
+		{"timed keeps zone and length", func(c *AnnounceVisit) {
+			c.Start, c.End, c.Timezone = "2021-11-24T09:00", "2021-11-25T18:00", "Europe/Moscow"
+		}, RescheduleVisit{Start: "2021-12-01T14:00"},
+			Span{Start: "2021-12-01T14:00:00", End: "2021-12-02T23:00:00", Timezone: "Europe/Moscow"}, ""},
+		{"timed given a date covers the days it touched", func(c *AnnounceVisit) {
+			c.Start, c.End, c.Timezone = "2021-11-24T09:00", "2021-11-25T18:00", "Europe/Moscow"
+		}, RescheduleVisit{Start: "2021-12-01"},
+			Span{Start: "2021-12-01", End: "2021-12-02", Timezone: "Europe/Moscow"}, ""},
+		{"date range given a time needs an end", nil, RescheduleVisit{Start: "2021-12-01T10:00"}, Span{}, "end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			id := NewVisitID(visitAnnounced)
+			v := &Visit{ID: id}
+			ac := vucicToMoscow()
+			if tt.announce != nil {
+				tt.announce(ac)
+			}
+			if _, err := decideVisit(t, v, id, ac, visitAnnounced); err != nil {
+				t.Fatalf("announce: %v", err)
+			}
+			before := v.Span()
+			cmd := tt.cmd
+			evs, err := decideVisit(t, v, id, &cmd, visitAnnounced)
+			if tt.wantErr != "" {
+				if evs != nil {
+					t.Errorf("Decide yielded %d events", len(evs))
+				}
+				wantFields(t, err, tt.wantErr)
+				if v.Span() != before {
+					t.Errorf("span = %+v after a refused reschedule, want %+v", v.Span(), before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("reschedule: %v", err)
+			}
+			e := evs[0].(*VisitRescheduled)
+			if e.Span != tt.want || e.Previous != before {
+				t.Errorf("event span, previous = %+v, %+v; want %+v, %+v", e.Span, e.Previous, tt.want, before)
+			}
+			if v.Span() != tt.want || v.AllDay != tt.want.AllDay() {
+				t.Errorf("folded span = %+v (all day %v), want %+v", v.Span(), v.AllDay, tt.want)
+			}
+		})
+	}
+}
