@@ -379,9 +379,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 			l, k := at("token")
 			return configError(file, l, k, "is empty (is its environment variable set?)")
 		}
-		if len(t.Token) < 16 {
+		if len(t.Token) < MinTokenLength {
 			l, k := at("token")
-			return configError(file, l, k, "is shorter than 16 characters")
+			return configError(file, l, k, "is shorter than %d characters", MinTokenLength)
 		}
 		if seen[t.Token] {
 			l, k := at("token")
@@ -440,9 +440,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 			return configError(file, l, k, "%q is used by another feed", f.Name)
 		}
 		feedNames[f.Name] = true
-		if f.Token != "" && len(f.Token) < 16 {
+		if f.Token != "" && len(f.Token) < MinTokenLength {
 			l, k := at("token")
-			return configError(file, l, k, "is shorter than 16 characters")
+			return configError(file, l, k, "is shorter than %d characters", MinTokenLength)
 		}
 		if err := f.Filter.validate(file, root, "feeds", i); err != nil {
 			return err

@@ -3,7 +3,6 @@ package config
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,8 +16,12 @@ import (
 // writes generated on first start, when no token is configured.
 const tokenFile = "api-token"
 
-// ErrShortToken is an environment's token shorter than 16 characters.
-var ErrShortToken = errors.New("CHANCERY_API_TOKEN is shorter than 16 characters")
+// MinTokenLength is the shortest bearer or feed token accepted, wherever
+// it comes from.
+const MinTokenLength = 16
+
+// ErrShortToken is an environment's token shorter than MinTokenLength.
+var ErrShortToken = fmt.Errorf("CHANCERY_API_TOKEN is shorter than %d characters", MinTokenLength)
 
 // GatherTokens returns the bearer tokens: envToken (the value of
 // CHANCERY_API_TOKEN, admin scope) and the config's api_tokens, or else the
@@ -26,7 +29,7 @@ var ErrShortToken = errors.New("CHANCERY_API_TOKEN is shorter than 16 characters
 func (c *Config) GatherTokens(dataDir, envToken string, logger *slog.Logger) ([]api.Token, error) {
 	tokens := c.Tokens()
 	if t := strings.TrimSpace(envToken); t != "" {
-		if len(t) < 16 {
+		if len(t) < MinTokenLength {
 			return nil, ErrShortToken
 		}
 		tokens = append(tokens, api.Token{Name: "env", Token: t, Scope: api.ScopeAdmin})
