@@ -34,11 +34,17 @@ import (
 // events stored at that instant. A write gives up after its deadline, so a
 // T further in the past than that deadline no longer changes.
 
-// Moment is the exact set of events recorded at or before some time: every
-// event up to and including Last, except those listed in Later.
+// "Announced as of D" is the other clock: every event whose source was
+// published on or before D (AnnouncedOn), what the world had been told by
+// then, whenever Chancery learned it. It folds by the same rule: an event is
+// announced no earlier than the events of its aggregate before it.
+
+// Moment is the exact set of events recorded at or before some time (or
+// within some other Bound): every event up to and including Last, except
+// those listed in Later.
 type Moment struct {
 	Last  uint64   // the last event recorded at or before the time; 0: none
-	Later []uint64 // events before Last recorded after the time, ascending
+	Later []uint64 // events before Last that are not in it, ascending
 }
 
 // Includes reports whether the event at seq belongs to the moment.
@@ -77,32 +83,66 @@ func (m Moment) Extends(base Moment) bool {
 	return slices.Equal(m.Later[:n], base.Later)
 }
 
-// Timeline is the record time of every event in the stream by sequence,
-// kept in memory (8 bytes an event, and one entry per aggregate) and
-// extended from the stream as it grows.
+// Bound names the events a Moment holds: those recorded at or before
+// Recorded and announced on or before the day Announced (see AnnouncedOn).
+// A zero field bounds nothing.
+type Bound struct {
+	Recorded  time.Time
+	Announced time.Time // a day, as midnight UTC
+}
+
+// Holds reports whether an event is within b on its own times. Folding an
+// aggregate's history until the first event that is not keeps the prefix a
+// Timeline counts: a later event is never recorded or announced before an
+// earlier one of its aggregate.
+func (b Bound) Holds(e Envelope) bool {
+	return nanos(e.RecordedAt) <= b.recorded() && nanos(e.AnnouncedOn()) <= b.announced()
+}
+
+func (b Bound) recorded() int64  { return limit(b.Recorded) }
+func (b Bound) announced() int64 { return limit(b.Announced) }
+
+// limit is t in Unix nanoseconds, or no limit for the zero time.
+func limit(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MaxInt64
+	}
+	return nanos(t)
+}
+
+// Timeline is the record time and the announcement day of every event in
+// the stream by sequence, kept in memory (16 bytes an event, and one entry
+// per aggregate) and extended from the stream as it grows.
 type Timeline struct {
 	log *Log
 
-	mu   sync.Mutex
-	at   []int64          // at[i]: record time, in Unix nanoseconds, of the event at seq i+1
-	last map[string]int64 // each aggregate's latest record time
+	mu        sync.Mutex
+	at        []int64             // at[i]: record time, in Unix nanoseconds, of the event at seq i+1
+	announced []int64             // announced[i]: its announcement day, likewise
+	last      map[string][2]int64 // each aggregate's latest record time and announcement day
 }
 
 // NewTimeline returns an empty timeline of l's stream; the first MomentAt
 // reads the whole stream once.
 func NewTimeline(l *Log) *Timeline {
-	return &Timeline{log: l, last: map[string]int64{}}
+	return &Timeline{log: l, last: map[string][2]int64{}}
 }
 
 // MomentAt returns the events recorded at or before t, among those stored
 // now.
 func (tl *Timeline) MomentAt(ctx context.Context, t time.Time) (Moment, error) {
+	return tl.MomentOf(ctx, Bound{Recorded: t})
+}
+
+// MomentOf returns the events within b, among those stored now.
+func (tl *Timeline) MomentOf(ctx context.Context, b Bound) (Moment, error) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	if err := tl.catchUp(ctx); err != nil {
 		return Moment{}, err
 	}
-	return momentIn(tl.at, nanos(t)), nil
+	recorded, announced := b.recorded(), b.announced()
+	return momentWhere(len(tl.at), func(i int) bool { return tl.at[i] <= recorded && tl.announced[i] <= announced }), nil
 }
 
 // MomentAt scans the stream to find the events recorded at or before t: for
@@ -122,13 +162,15 @@ func (tl *Timeline) catchUp(ctx context.Context) error {
 			// No event there (the stream denies deletes, so none should be
 			// missing): nothing to include or leave out.
 			tl.at = append(tl.at, math.MinInt64)
+			tl.announced = append(tl.announced, math.MinInt64)
 		}
-		at := nanos(st.RecordedAt)
+		at := [2]int64{nanos(st.RecordedAt), nanos(st.AnnouncedOn())}
 		if prev, ok := tl.last[st.AggregateID]; ok {
-			at = max(at, prev)
+			at = [2]int64{max(at[0], prev[0]), max(at[1], prev[1])}
 		}
 		tl.last[st.AggregateID] = at
-		tl.at = append(tl.at, at)
+		tl.at = append(tl.at, at[0])
+		tl.announced = append(tl.announced, at[1])
 		if st.Seq >= last {
 			return ErrStopScan
 		}
@@ -137,20 +179,26 @@ func (tl *Timeline) catchUp(ctx context.Context) error {
 }
 
 // momentIn finds the events of at (record times by sequence) at or before
-// t: one pass, a few milliseconds for a million events.
+// t.
 func momentIn(at []int64, t int64) Moment {
-	prefix := 0 // every event up to it was recorded at or before t
-	for prefix < len(at) && at[prefix] <= t {
+	return momentWhere(len(at), func(i int) bool { return at[i] <= t })
+}
+
+// momentWhere finds the events among the first n (by index, seq-1) that in
+// holds for: one pass, a few milliseconds for a million events.
+func momentWhere(n int, in func(i int) bool) Moment {
+	prefix := 0 // every event up to it is in
+	for prefix < n && in(prefix) {
 		prefix++
 	}
 	m := Moment{Last: uint64(prefix)}
-	for i := prefix; i < len(at); i++ {
-		if at[i] <= t {
+	for i := prefix; i < n; i++ {
+		if in(i) {
 			m.Last = uint64(i + 1)
 		}
 	}
 	for i := prefix; i < int(m.Last); i++ {
-		if at[i] > t {
+		if !in(i) {
 			m.Later = append(m.Later, uint64(i+1))
 		}
 	}
