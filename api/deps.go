@@ -48,10 +48,10 @@ type Projector interface {
 	RebuildStatus() *projections.RebuildStatus
 }
 
-// Snapshots give the read model as it stood at a past time
-// (*projections.Snapshots).
+// Snapshots give the read model as it stood within a past bound: recorded
+// by a time, announced by a day, or both (*projections.Snapshots).
 type Snapshots interface {
-	At(ctx context.Context, t time.Time) (db *projections.DB, at events.Moment, release func(), err error)
+	Within(ctx context.Context, b events.Bound) (db *projections.DB, at events.Moment, release func(), err error)
 }
 
 // Feeds serve the iCalendar feeds (*calendar.Handler): the whole schedule,

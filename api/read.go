@@ -62,14 +62,16 @@ func (s *Server) listEngagements(et *engagementType) http.Handler {
 			return
 		}
 		db := s.db
-		asOf, hasAsOf := r.URL.Query().Get("as_of"), r.URL.Query().Has("as_of")
-		if hasAsOf {
-			at, err := parseInstant(asOf)
-			if err != nil || s.snapshots == nil {
-				s.writeError(w, r, invalid("as_of", "must be an RFC 3339 time such as 2022-08-20T00:00:00Z"))
-				return
-			}
-			snap, _, release, err := s.snapshots.At(r.Context(), at)
+		bound, past, err := pastBound(r)
+		if err == nil && past && s.snapshots == nil {
+			err = invalid(pastParams[0], "point-in-time lists are not served here")
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if past {
+			snap, _, release, err := s.snapshots.Within(r.Context(), bound)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -87,8 +89,10 @@ func (s *Server) listEngagements(et *engagementType) http.Handler {
 		}
 		w.Header().Set("Chancery-Position", strconv.FormatUint(page.Position, 10))
 		body := map[string]any{et.plural: page.Docs, "next_cursor": page.Next, "position": page.Position}
-		if hasAsOf {
-			body["as_of"] = asOf
+		for _, p := range pastParams {
+			if r.URL.Query().Has(p) {
+				body[p] = r.URL.Query().Get(p)
+			}
 		}
 		writeJSON(w, http.StatusOK, body)
 	})
@@ -98,7 +102,7 @@ func (s *Server) listEngagements(et *engagementType) http.Handler {
 func (et *engagementType) parseQuery(r *http.Request) (projections.Query, error) {
 	v := r.URL.Query()
 	// A list reads one value of each filter (a feed takes several).
-	params := []string{"from", "to", "country", et.person, "kind", "status", "limit", "cursor", "as_of", "min_position"}
+	params := []string{"from", "to", "country", et.person, "kind", "status", "limit", "cursor", "as_of", "announced_as_of", "min_position"}
 	if err := checkQuery(r, params...); err != nil {
 		return projections.Query{}, err
 	}
@@ -154,7 +158,8 @@ func (et *engagementType) parseQuery(r *http.Request) (projections.Query, error)
 }
 
 // getEngagement makes the handler of GET /api/v1/{meetings,visits}/{id}: the
-// resource now, as it stood ?as_of a time, or as a calendar file ({id}.ics).
+// resource now, as it stood ?as_of a time and/or ?announced_as_of a day, or
+// as a calendar file ({id}.ics).
 func (s *Server) getEngagement(et *engagementType) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if raw, ok := strings.CutSuffix(r.PathValue("id"), ".ics"); ok && s.calendar != nil {
@@ -175,18 +180,21 @@ func (s *Server) getEngagement(et *engagementType) http.Handler {
 		}
 		id, err := et.pathID(r.PathValue("id"))
 		if err == nil {
-			err = checkQuery(r, "as_of", "min_position")
+			err = checkQuery(r, "as_of", "announced_as_of", "min_position")
 		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if asOf := r.URL.Query().Get("as_of"); asOf != "" {
-			if _, _, err := minPosition(r); err != nil {
+		if bound, past, err := pastBound(r); err != nil || past {
+			if err == nil {
+				_, _, err = minPosition(r)
+			}
+			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			s.getAsOf(w, r, et, id, asOf)
+			s.getAsOf(w, r, et, id, bound)
 			return
 		}
 		if err := s.awaitPosition(r); err != nil {
@@ -214,25 +222,55 @@ func (s *Server) getEngagement(et *engagementType) http.Handler {
 	})
 }
 
-// getAsOf answers with the aggregate as it stood at a past time, folded from
-// the stream: what was known then, not what the read model says now.
-func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, et *engagementType, id, raw string) {
-	at, err := parseInstant(raw)
-	if err != nil {
-		s.writeError(w, r, invalid("as_of", "must be an RFC 3339 time, such as 2022-08-20T12:00:00Z"))
-		return
-	}
-	agg, version, err := et.fold(r.Context(), s.log, id, func(e events.Envelope) bool { return !e.RecordedAt.After(at) })
+// getAsOf answers with the aggregate as it stood within a past bound (what
+// was recorded by a time, announced by a day, or both), folded from the
+// stream: what was known then, not what the read model says now.
+func (s *Server) getAsOf(w http.ResponseWriter, r *http.Request, et *engagementType, id string, bound events.Bound) {
+	agg, version, err := et.fold(r.Context(), s.log, id, bound.Holds)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if version == 0 {
-		s.writeError(w, r, notFoundf("%s %s was not recorded as of %s", et.aggType, id, at.Format(time.RFC3339)))
+		s.writeError(w, r, notFoundf("%s %s was not %s", et.aggType, id, describeBound(bound)))
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(version)))
 	writeJSON(w, http.StatusOK, agg)
+}
+
+// pastParams ask for the record as it stood in the past: as_of by record
+// time, announced_as_of by the day the world was told (source.published).
+var pastParams = []string{"as_of", "announced_as_of"}
+
+// pastBound parses ?as_of and ?announced_as_of; past is false when neither
+// is given.
+func pastBound(r *http.Request) (b events.Bound, past bool, err error) {
+	v := r.URL.Query()
+	var f events.Fields
+	if raw := v.Get("as_of"); v.Has("as_of") {
+		if b.Recorded, err = parseInstant(raw); err != nil {
+			f.Add("as_of", "%q is not an RFC 3339 time such as 2022-08-20T00:00:00Z", raw)
+		}
+	}
+	if raw := v.Get("announced_as_of"); v.Has("announced_as_of") {
+		if b.Announced, err = time.Parse(events.DateLayout, strings.TrimSpace(raw)); err != nil {
+			f.Add("announced_as_of", "%q is not a date (YYYY-MM-DD) such as 2022-08-20", raw)
+		}
+	}
+	return b, v.Has("as_of") || v.Has("announced_as_of"), f.Err()
+}
+
+// describeBound says what a bound asks for, in a sentence's end.
+func describeBound(b events.Bound) string {
+	var parts []string
+	if !b.Recorded.IsZero() {
+		parts = append(parts, "recorded as of "+b.Recorded.Format(time.RFC3339))
+	}
+	if !b.Announced.IsZero() {
+		parts = append(parts, "announced as of "+b.Announced.Format(events.DateLayout))
+	}
+	return strings.Join(parts, " and ")
 }
 
 // history makes the handler of GET /api/v1/{meetings,visits}/{id}/history:

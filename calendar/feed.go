@@ -63,7 +63,7 @@ type Config struct {
 	Refresh       time.Duration
 	CacheBytes    int
 	Now           func() time.Time
-	// Snapshots answer ?as_of=; nil refuses it.
+	// Snapshots answer ?as_of= and ?announced_as_of=; nil refuses them.
 	Snapshots Snapshots
 	// PublicURL is where clients reach the API, for each event's URL. When
 	// empty it is taken from each request's Host header, and every distinct
@@ -112,14 +112,15 @@ type request struct {
 	name   string // file name and calendar name
 	query  projections.Query
 	alarms []Alarm
-	asOf   time.Time // the schedule as it stood then; zero for now
-	day    time.Time // the day the window and cancellations count from
-	key    string    // canonical form of everything that shapes the output
+	past   events.Bound // the schedule as it stood then; zero for now
+	day    time.Time    // the day the window and cancellations count from
+	key    string       // canonical form of everything that shapes the output
 }
 
-// Snapshots give the read model as it stood at a past moment.
+// Snapshots give the read model as it stood within a past bound: recorded
+// by a time, announced by a day, or both.
 type Snapshots interface {
-	At(ctx context.Context, t time.Time) (db *projections.DB, at events.Moment, release func(), err error)
+	Within(ctx context.Context, b events.Bound) (db *projections.DB, at events.Moment, release func(), err error)
 }
 
 // ServeAll serves /calendar.ics: the whole schedule, filtered by the query.
@@ -166,14 +167,14 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 	// A misspelt parameter would leave a filter unapplied without a word.
 	// A named feed knows its token, and takes the filters its own replace
 	// without complaint, so a link built for /calendar.ics still works.
-	known := []string{"country", "participant", "kind", "status", "from", "to", "alarm", "as_of", "min_position"}
+	known := []string{"country", "participant", "kind", "status", "from", "to", "alarm", "as_of", "announced_as_of", "min_position"}
 	if fixed != nil {
 		known = append(known, "token")
 	}
 	if err := query.Check(v, known...); err != nil {
 		return request{}, err
 	}
-	if err := query.Single(v, "from", "to", "as_of", "min_position"); err != nil {
+	if err := query.Single(v, "from", "to", "as_of", "announced_as_of", "min_position"); err != nil {
 		return request{}, err
 	}
 	var f events.Fields
@@ -217,7 +218,19 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 			f.Add("as_of", "%q is not an RFC 3339 time such as 2022-08-20T00:00:00Z", raw)
 		}
 		// The feed as it was then: its window and cancellations too.
-		req.asOf, now = t, t
+		req.past.Recorded, now = t, t
+	}
+	if raw := v.Get("announced_as_of"); raw != "" {
+		d, err := time.Parse(events.DateLayout, raw)
+		if err != nil || h.cfg.Snapshots == nil {
+			f.Add("announced_as_of", "%q is not a date (YYYY-MM-DD) such as 2022-08-20", raw)
+		}
+		// As the feed would have shown it that day, had it been recorded
+		// as it was told.
+		req.past.Announced = d
+		if req.past.Recorded.IsZero() || d.Before(now) {
+			now = d
+		}
 	}
 	today := now.UTC().Truncate(24 * time.Hour)
 	req.day = today
@@ -263,8 +276,11 @@ func (h *Handler) parse(r *http.Request, name string, fixed *Filter) (request, e
 	for _, a := range req.alarms {
 		parts = append(parts, "alarm="+a.Trigger)
 	}
-	if !req.asOf.IsZero() {
-		parts = append(parts, "as_of="+req.asOf.UTC().Format(time.RFC3339))
+	if !req.past.Recorded.IsZero() {
+		parts = append(parts, "as_of="+req.past.Recorded.UTC().Format(time.RFC3339))
+	}
+	if !req.past.Announced.IsZero() {
+		parts = append(parts, "announced_as_of="+req.past.Announced.Format(events.DateLayout))
 	}
 	req.key = strings.Join(parts, "&")
 	return req, nil
@@ -287,8 +303,8 @@ func parseBound(raw string, date *string, at *time.Time) bool {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request, title string, private bool) {
 	base := h.baseURL(r)
 	db, holds := h.cfg.DB, strconv.FormatUint(h.cfg.Position(), 10)
-	if !req.asOf.IsZero() {
-		snap, at, release, err := h.cfg.Snapshots.At(r.Context(), req.asOf)
+	if req.past != (events.Bound{}) {
+		snap, at, release, err := h.cfg.Snapshots.Within(r.Context(), req.past)
 		if err != nil {
 			h.writeError(w, r, err)
 			return

@@ -342,7 +342,7 @@ func TestWarmDecodesTheFeedAhead(t *testing.T) {
 // busy, say, as a server whose point-in-time replays are all under way does.
 type failingSnapshots struct{ err error }
 
-func (f failingSnapshots) At(context.Context, time.Time) (*projections.DB, events.Moment, func(), error) {
+func (f failingSnapshots) Within(context.Context, events.Bound) (*projections.DB, events.Moment, func(), error) {
 	return nil, events.Moment{}, nil, f.err
 }
 

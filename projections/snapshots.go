@@ -14,8 +14,8 @@ import (
 )
 
 // Snapshots are read models as they stood at past moments, for
-// point-in-time queries (?as_of=). Each holds exactly the events recorded at
-// or before its moment (events.Moment: not a prefix of the stream when
+// point-in-time queries (?as_of=, ?announced_as_of=). Each holds exactly the
+// events recorded (or announced) by its moment (events.Moment: not a prefix of the stream when
 // writers raced), is a SQLite file replayed from the stream once, and is
 // kept in an LRU cache bounded in files and in bytes: a second query for
 // the same moment (or any moment with the same events) replays nothing. A
@@ -112,7 +112,15 @@ func (s *Snapshots) CachedBytes() int64 {
 // At returns the read model holding exactly the events recorded at or
 // before t, and that moment. Call release when done with it.
 func (s *Snapshots) At(ctx context.Context, t time.Time) (db *DB, at events.Moment, release func(), err error) {
-	at, err = s.times.MomentAt(ctx, t)
+	return s.Within(ctx, events.Bound{Recorded: t})
+}
+
+// Within returns the read model holding exactly the events within b
+// (recorded by a time, announced by a day, or both), and that moment. Two
+// bounds with the same events share one snapshot. Call release when done
+// with it.
+func (s *Snapshots) Within(ctx context.Context, b events.Bound) (db *DB, at events.Moment, release func(), err error) {
+	at, err = s.times.MomentOf(ctx, b)
 	if err != nil {
 		return nil, at, nil, err
 	}
