@@ -76,6 +76,7 @@ type Notifier struct {
 	queue  *Queue
 	logger *slog.Logger
 	subs   map[string]*Subscriber
+	since  map[string]time.Time // when each subscriber's reminder rule came into force, by subscriptionKey
 
 	mu     sync.Mutex
 	queued map[string]time.Time // alert ids this process has seen queued, until the engagement starts
@@ -118,7 +119,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, deps: deps, queue: q, logger: deps.Logger, subs: map[string]*Subscriber{}, queued: map[string]time.Time{}}
+	since, err := subscribedSince(ctx, deps.JS, cfg.Queue.Replicas, cfg.Subscribers, cfg.Rules.names(), deps.Now())
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{cfg: cfg, deps: deps, queue: q, logger: deps.Logger, subs: map[string]*Subscriber{}, since: since, queued: map[string]time.Time{}}
 	for i := range cfg.Subscribers {
 		s := &cfg.Subscribers[i]
 		if s.Zone == nil {
@@ -292,6 +297,12 @@ func (n *Notifier) remind(ctx context.Context, e *Engagement, sub *Subscriber, r
 	id := alertID(CategoryReminder, sub.Name, e.ID, e.Sequence, e.StartUTC.Unix(), r.Rule)
 	if n.seen(id) {
 		return false, nil
+	}
+	if due, err := n.fellDue(ctx, e, sub, r); err != nil || !due {
+		if err == nil {
+			n.remember(id, e.StartUTC) // never due: not asked again
+		}
+		return false, err
 	}
 	release := sub.Quiet.Release(r.At, sub.Zone)
 	if !release.Before(e.StartUTC) {

@@ -31,13 +31,25 @@ func (r *Rules) reminders(e *Engagement, sub *Subscriber) []reminder {
 			return nil
 		}
 		eve := first.AddDate(0, 0, -1)
-		return []reminder{{Rule: "day-before", At: r.AllDayReminder.On(eve.Year(), eve.Month(), eve.Day(), sub.Zone)}}
+		return []reminder{{Rule: dayBefore, At: r.AllDayReminder.On(eve.Year(), eve.Month(), eve.Day(), sub.Zone)}}
 	}
 	out := make([]reminder, 0, len(r.Reminders))
 	for _, lead := range r.Reminders {
 		out = append(out, reminder{Rule: leadName(lead), At: e.StartUTC.Add(-lead)})
 	}
 	slices.SortFunc(out, func(a, b reminder) int { return a.At.Compare(b.At) })
+	return out
+}
+
+// dayBefore is the rule of the reminder of a date-only engagement.
+const dayBefore = "day-before"
+
+// names are the names of every reminder rule.
+func (r *Rules) names() []string {
+	out := []string{dayBefore}
+	for _, lead := range r.Reminders {
+		out = append(out, leadName(lead))
+	}
 	return out
 }
 
