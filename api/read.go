@@ -63,11 +63,16 @@ func (s *Server) listEngagements(et *engagementType) http.Handler {
 		}
 		db := s.db
 		bound, past, err := pastBound(r)
-		if err == nil && past && s.snapshots == nil {
-			err = invalid(pastParams[0], "point-in-time lists are not served here")
-		}
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if past && s.snapshots == nil {
+			given := pastParams[0]
+			if !r.URL.Query().Has(given) {
+				given = pastParams[1]
+			}
+			s.writeError(w, r, invalid(given, "point-in-time lists are not served here"))
 			return
 		}
 		if past {
