@@ -43,7 +43,7 @@ import (
 // within some other Bound): every event up to and including Last, except
 // those listed in Later.
 type Moment struct {
-	Last  uint64   // the last event recorded at or before the time; 0: none
+	Last  uint64   // the last event in the moment; 0: none
 	Later []uint64 // events before Last that are not in it, ascending
 }
 
