@@ -338,7 +338,7 @@ func (a *app) serveAPI(context.Context) (func() error, error) {
 	// Decode the feed's engagements before the first subscriber asks.
 	feeds.WarmAfter(a.background, a.caughtUp)
 	leaders := events.NewLeaderWatch(a.js, events.LeaderWatchConfig{
-		Streams:  []string{a.log.Stream(), "KV_" + events.IdempotencyBucket, notifier.AlertStream, "KV_" + notifier.DeliveryBucket},
+		Streams:  []string{a.log.Stream(), "KV_" + events.IdempotencyBucket, notifier.AlertStream, "KV_" + notifier.DeliveryBucket, "KV_" + notifier.SubscriptionBucket},
 		Colocate: cfg.NATS.Colocate(), Logger: logger.With("component", "leaders"),
 	})
 	go leaders.Run(a.background, 2*time.Second)

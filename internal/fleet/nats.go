@@ -210,7 +210,7 @@ func poll(ctx context.Context, within, interval time.Duration, try func() error)
 }
 
 // Resources are the streams and buckets a replica writes to.
-var Resources = []string{events.DefaultStream, "KV_" + events.IdempotencyBucket, "CHANCERY_ALERTS", "KV_CHANCERY_DELIVERIES"}
+var Resources = []string{events.DefaultStream, "KV_" + events.IdempotencyBucket, "CHANCERY_ALERTS", "KV_CHANCERY_DELIVERIES", "KV_CHANCERY_SUBSCRIPTIONS"}
 
 // Leaderless watches every resource's leader from start until ctx ends and
 // returns, for each, its longest span with no leader seen (and when it
