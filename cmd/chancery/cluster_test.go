@@ -31,19 +31,7 @@ func TestTwoReplicasOnAThreeNodeCluster(t *testing.T) {
 	defer rcv.Close()
 
 	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, `nats:
-  replicas: 3
-notifier:
-  public_url: https://chancery.example.org
-  delivery: {ack_wait: 1s, backoff: [50ms]}
-subscribers:
-  - name: belgrade-desk
-    channel: webhook
-    to: `+rcv.URL+`/alerts
-    timezone: Europe/Belgrade
-    alerts: [change]
-    filter: {countries: [RS]}
-`)
+	cfgPath := writeConfig(t, dir, "nats:\n  replicas: 3\n"+belgradeDesk(rcv.URL+"/alerts", ""))
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
 	replica := func(name string, node *natstest.Server) *service {
 		return startService(t, filepath.Join(dir, name), func(o *testServe) {

@@ -149,3 +149,24 @@ func writeConfig(t *testing.T, dir, text string) string {
 	}
 	return p
 }
+
+// belgradeDesk is the notifier part of a config whose one subscriber, the
+// Belgrade desk, wants change alerts about Serbia by webhook at url, with a
+// short ack wait so that a redelivery comes within the test; secret, when
+// given, signs them.
+func belgradeDesk(url, secret string) string {
+	signed := ""
+	if secret != "" {
+		signed = "    secret: " + secret + "\n"
+	}
+	return `notifier:
+  public_url: https://chancery.example.org
+  delivery: {ack_wait: 1s, backoff: [50ms]}
+subscribers:
+  - name: belgrade-desk
+    channel: webhook
+    to: ` + url + "\n" + signed + `    timezone: Europe/Belgrade
+    alerts: [change]
+    filter: {countries: [RS]}
+`
+}
