@@ -67,9 +67,14 @@ func Binary(tb testing.TB) string {
 
 // StartProcessCluster runs n nats-server processes as one JetStream
 // cluster and returns once a stream can be placed on all of them. Each
-// node's client is connected to that node only.
+// node's client is connected to that node only. Under -short it skips the
+// test: building the server and waiting out the elections that follow a
+// killed node take minutes.
 func StartProcessCluster(tb testing.TB, n int) *ProcessCluster {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("kills nodes of a nats-server process cluster: not in -short")
+	}
 	bin := Binary(tb)
 	c := &ProcessCluster{tb: tb}
 	ports := make([]int, n)
