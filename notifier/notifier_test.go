@@ -247,6 +247,21 @@ func belgrade(t *testing.T) *time.Location {
 	return loc
 }
 
+// talksStart is when timedTalks("2026-12-10") begin: 11:00 in Moscow.
+var talksStart = time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
+
+// worldBeforeTalks is a world whose clock stands two days before
+// talksStart: before every reminder of the talks is due.
+func worldBeforeTalks(t testing.TB) *world {
+	return newWorld(t, talksStart.Add(-48*time.Hour))
+}
+
+// utcDesk is the subscriber of a test that needs only one: every alert,
+// in UTC.
+func utcDesk() []Subscriber {
+	return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}}
+}
+
 // timedTalks are talks in Moscow at 11:00 local time (08:00 UTC).
 func timedTalks(day string) *events.ScheduleMeeting {
 	return &events.ScheduleMeeting{
@@ -260,8 +275,7 @@ func timedTalks(day string) *events.ScheduleMeeting {
 }
 
 func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC) // 11:00 in Moscow
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
 	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "belgrade-desk"}, Zone: belgrade(t), Filter: Filter{Countries: []string{"RS"}}}})
 	work(t, n)
@@ -323,10 +337,9 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 }
 
 func TestAReminderQueuedBeforeARescheduleIsNotSent(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
-	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}})
+	n := w.notifier(rcv, utcDesk())
 	id := events.NewMeetingID(w.clock.Now())
 	w.do(id, timedTalks("2026-12-10"))
 	w.clock.Set(start.Add(-24 * time.Hour))
@@ -374,10 +387,9 @@ func TestDateOnlyTalksRemindTheDayBeforeInTheSubscribersZone(t *testing.T) {
 }
 
 func TestRemindersMissedDuringDowntimeAreSentLateButNotForPastEvents(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
-	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}})
+	n := w.notifier(rcv, utcDesk())
 	work(t, n)
 	soon, past := events.NewMeetingID(w.clock.Now()), events.NewMeetingID(w.clock.Now())
 	w.do(soon, timedTalks("2026-12-10"))
@@ -399,8 +411,7 @@ func TestRemindersMissedDuringDowntimeAreSentLateButNotForPastEvents(t *testing.
 }
 
 func TestDeliveryRetriesThenDeadLettersAndRetryByHand(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
 	var broken atomic.Bool
 	rcv.fail = func(id string, attempt int) int {
@@ -451,10 +462,8 @@ func TestDeliveryRetriesThenDeadLettersAndRetryByHand(t *testing.T) {
 }
 
 func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
-	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
 	const meetings = 200
 	var last uint64
 	for range meetings {
@@ -472,7 +481,7 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 	w.clock.Set(now)
 	var nots []*Notifier
 	for range 3 {
-		n := w.notifier(rcv, subs())
+		n := w.notifier(rcv, utcDesk())
 		work(t, n)
 		nots = append(nots, n)
 	}
@@ -510,11 +519,9 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 // the worker holds its message meanwhile, so neither another replica nor
 // another worker of its own sends the alert a second time.
 func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := slowReceiver(t, 4*time.Second) // AckWait is 1 s
-	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
-	first, second := w.notifier(rcv, subs()), w.notifier(rcv, subs())
+	first, second := w.notifier(rcv, utcDesk()), w.notifier(rcv, utcDesk())
 	stopFirst := work(t, first)
 	w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
 	w.clock.Set(start.Add(-24 * time.Hour))
@@ -577,11 +584,9 @@ func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
 // replica's worker reaches its own, earlier delivery of the same message,
 // the claim's lease is fresh: it leaves the alert to the holder.
 func TestAMessageRedeliveredFromABusyReplicaIsSentOnce(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := slowReceiver(t, 2500*time.Millisecond) // AckWait is 1 s
-	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
-	busy := w.notifier(rcv, subs())
+	busy := w.notifier(rcv, utcDesk())
 	workN(t, busy, 1)
 	for range 2 {
 		w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
@@ -610,7 +615,7 @@ func TestAMessageRedeliveredFromABusyReplicaIsSentOnce(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	other := w.notifier(rcv, subs())
+	other := w.notifier(rcv, utcDesk())
 	workN(t, other, 1)
 
 	deadline = time.Now().Add(15 * time.Second)
@@ -644,11 +649,9 @@ func TestAWorkerKilledMidDeliveryDoesNotLoseTheAlert(t *testing.T) {
 		{"after the send, before the ack", func(q *Queue, f func(Alert) error) { q.beforeAck = f }, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-			w := newWorld(t, start.Add(-48*time.Hour))
+			start, w := talksStart, worldBeforeTalks(t)
 			rcv := newHookReceiver(t)
-			subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
-			first := w.notifier(rcv, subs())
+			first := w.notifier(rcv, utcDesk())
 			killed := make(chan struct{})
 			tc.kill(first.queue, func(Alert) error { close(killed); return errors.New("killed") })
 			stopFirst := work(t, first)
@@ -666,7 +669,7 @@ func TestAWorkerKilledMidDeliveryDoesNotLoseTheAlert(t *testing.T) {
 
 			// A restarted process (a new owner) gets the message back after
 			// AckWait, takes the stale claim over and delivers.
-			second := w.notifier(rcv, subs())
+			second := w.notifier(rcv, utcDesk())
 			work(t, second)
 			sent := waitForStatus(t, second.queue, StatusSent)
 			if len(sent) != 1 || sent[0].Attempts != 2 {
@@ -740,8 +743,7 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 	bg := belgrade(t)
 	// Talks at 11:00 Moscow (09:00 Belgrade) on the 10th; the 24 h reminder
 	// falls due at 09:00 Belgrade on the 9th, inside quiet hours 08:00–10:00.
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
 	quiet, _ := ParseQuietHours("08:00-10:00")
 	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "desk"}, Zone: bg, Quiet: quiet}})
@@ -782,8 +784,7 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 	srv, roots := startSMTP(t, smtpOptions{startTLS: true, dataReplies: []error{
 		&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"},
 	}})
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	cfg := Config{
 		Rules:       Rules{Reminders: DefaultReminders},
 		Subscribers: []Subscriber{{Target: Target{Name: "desk", Channel: "email", To: "desk@example.org"}, Zone: belgrade(t)}},
