@@ -166,6 +166,16 @@ func (w *world) do(id string, cmd any) events.Envelope {
 	return res.Events[0]
 }
 
+// sweep sets the clock to at and sweeps n there, as its schedule would;
+// the test fails unless the sweep queues want alerts.
+func (w *world) sweep(n *Notifier, at time.Time, want int) {
+	w.t.Helper()
+	w.clock.Set(at)
+	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != want {
+		w.t.Fatalf("Sweep at %s = %d, %v; want %d", at.Format(time.RFC3339), got, err, want)
+	}
+}
+
 // notifier starts a notifier over the world with the given subscribers,
 // all pointed at rcv's webhook.
 func (w *world) notifier(rcv *hookReceiver, subs []Subscriber, tweak ...func(*Config)) *Notifier {
@@ -282,28 +292,20 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 	id := events.NewMeetingID(w.clock.Now())
 	w.do(id, timedTalks("2026-12-10"))
 
-	sweep := func(at time.Time, want int) {
-		t.Helper()
-		w.clock.Set(at)
-		got, err := n.Sweep(w.ctx, at)
-		if err != nil || got != want {
-			t.Fatalf("Sweep at %s = %d, %v; want %d", at.Format(time.RFC3339), got, err, want)
-		}
-	}
-	sweep(start.Add(-24*time.Hour-time.Second), 0)
+	w.sweep(n, start.Add(-24*time.Hour-time.Second), 0)
 	n.mu.Lock()
 	next := n.next
 	n.mu.Unlock()
 	if !next.Equal(start.Add(-24 * time.Hour)) {
 		t.Errorf("after a sweep the next reminder is at %s, want %s (a timer fires the sweep then)", next, start.Add(-24*time.Hour))
 	}
-	sweep(start.Add(-24*time.Hour), 1)
-	sweep(start.Add(-24*time.Hour+30*time.Second), 0) // once, however many sweeps
+	w.sweep(n, start.Add(-24*time.Hour), 1)
+	w.sweep(n, start.Add(-24*time.Hour+30*time.Second), 0) // once, however many sweeps
 	got := rcv.waitFor(t, 1)
 	if d := got[0].Data; d.Category != CategoryReminder || d.Rule != "24h" || d.Late || d.Engagement.ID != id {
 		t.Errorf("first alert = %+v, want the on-time 24h reminder of %s", d, id)
 	}
-	sweep(start.Add(-61*time.Minute), 0)
+	w.sweep(n, start.Add(-61*time.Minute), 0)
 
 	// Postponed by a day: one change alert saying old → new, at once.
 	w.clock.Set(start.Add(-90 * time.Minute))
@@ -321,10 +323,10 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 		t.Errorf("change alert = %+v, want one 'when' change from 10 to 11 Dec", change)
 	}
 	// The old 1h reminder never comes; the new times get their own.
-	sweep(start.Add(-time.Hour), 0)
-	sweep(start, 1)
+	w.sweep(n, start.Add(-time.Hour), 0)
+	w.sweep(n, start, 1)
 	rcv.waitFor(t, 3)
-	sweep(start.Add(23*time.Hour), 1)
+	w.sweep(n, start.Add(23*time.Hour), 1)
 	got = rcv.waitFor(t, 4)
 	if got[2].Data.Rule != "24h" || got[3].Data.Rule != "1h" || got[3].Data.Engagement.Sequence != got[1].Data.Engagement.Sequence {
 		t.Errorf("after the reschedule: %s then %s reminders (sequence %d), want 24h then 1h of the new sequence %d",
@@ -342,10 +344,7 @@ func TestAReminderQueuedBeforeARescheduleIsNotSent(t *testing.T) {
 	n := w.notifier(rcv, utcDesk())
 	id := events.NewMeetingID(w.clock.Now())
 	w.do(id, timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep = %d, %v; want 1", got, err)
-	}
+	w.sweep(n, start.Add(-24*time.Hour), 1)
 	// Moved before any worker took the reminder of version 1.
 	w.do(id, &events.RescheduleMeeting{Start: "2026-12-12T11:00", End: "2026-12-12T13:00", Timezone: "Europe/Moscow"})
 	work(t, n)
@@ -375,10 +374,7 @@ func TestDateOnlyTalksRemindTheDayBeforeInTheSubscribersZone(t *testing.T) {
 		at   time.Time
 		want int
 	}{{due.Add(-time.Minute), 0}, {due, 1}, {due.Add(time.Hour), 0}} {
-		w.clock.Set(tc.at)
-		if got, err := n.Sweep(w.ctx, tc.at); err != nil || got != tc.want {
-			t.Fatalf("Sweep at %s = %d, %v; want %d", tc.at, got, err, tc.want)
-		}
+		w.sweep(n, tc.at, tc.want)
 	}
 	got := rcv.waitFor(t, 1)
 	if got[0].Data.Rule != "day-before" {
@@ -396,10 +392,7 @@ func TestRemindersMissedDuringDowntimeAreSentLateButNotForPastEvents(t *testing.
 	w.do(past, timedTalks("2026-12-09"))
 	// Down from two days before until 30 minutes before the talks: the
 	// 24 h and 1 h reminders were both missed. One late reminder comes.
-	w.clock.Set(start.Add(-30 * time.Minute))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("catch-up Sweep = %d, %v; want 1 (the latest missed reminder of the talks not yet started)", got, err)
-	}
+	w.sweep(n, start.Add(-30*time.Minute), 1)
 	got := rcv.waitFor(t, 1)
 	if d := got[0].Data; !d.Late || d.Rule != "1h" || d.Engagement.ID != soon {
 		t.Errorf("catch-up alert = %+v, want the late 1h reminder of %s", d, soon)
@@ -524,10 +517,7 @@ func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
 	first, second := w.notifier(rcv, utcDesk()), w.notifier(rcv, utcDesk())
 	stopFirst := work(t, first)
 	w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if n, err := first.Sweep(w.ctx, w.clock.Now()); err != nil || n != 1 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	w.sweep(first, start.Add(-24*time.Hour), 1)
 	sending := waitForStatus(t, first.queue, StatusSending)
 	if len(sending) != 1 {
 		t.Fatalf("sending = %+v, want one", sending)
@@ -591,10 +581,7 @@ func TestAMessageRedeliveredFromABusyReplicaIsSentOnce(t *testing.T) {
 	for range 2 {
 		w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
 	}
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if n, err := busy.Sweep(w.ctx, w.clock.Now()); err != nil || n != 2 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	w.sweep(busy, start.Add(-24*time.Hour), 2)
 	// The busy replica's one worker sends the first alert; the second
 	// waits in its client until the server gives up on it.
 	cons, err := w.srv.JS.Consumer(w.ctx, AlertStream, deliverName)
@@ -656,10 +643,7 @@ func TestAWorkerKilledMidDeliveryDoesNotLoseTheAlert(t *testing.T) {
 			tc.kill(first.queue, func(Alert) error { close(killed); return errors.New("killed") })
 			stopFirst := work(t, first)
 			w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
-			w.clock.Set(start.Add(-24 * time.Hour))
-			if n, err := first.Sweep(w.ctx, w.clock.Now()); err != nil || n != 1 {
-				t.Fatalf("Sweep = %d, %v", n, err)
-			}
+			w.sweep(first, start.Add(-24*time.Hour), 1)
 			select {
 			case <-killed:
 			case <-time.After(10 * time.Second):
@@ -750,10 +734,7 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 	work(t, n)
 	id := events.NewMeetingID(w.clock.Now())
 	w.do(id, timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep = %d, %v", got, err)
-	}
+	w.sweep(n, start.Add(-24*time.Hour), 1)
 	// Held: a change alert overtakes it.
 	env := w.do(id, &events.RelocateMeeting{Location: events.Location{City: "Moscow", Country: "RU", Venue: "Osobnyak"}})
 	if err := n.Changed(w.ctx, env); err != nil {
@@ -770,10 +751,7 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 	// Quiet hours end at 10:00 Belgrade: the held reminder... was for
 	// sequence 0 and the relocation moved the place, so it is superseded;
 	// the sweep makes a new one for the new sequence, held until 10:00.
-	w.clock.Set(time.Date(2026, 12, 9, 10, 0, 0, 0, bg))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep after quiet hours = %d, %v; want the reminder of the new sequence", got, err)
-	}
+	w.sweep(n, time.Date(2026, 12, 9, 10, 0, 0, 0, bg), 1)
 	got = rcv.waitFor(t, 2)
 	if got[1].Data.Category != CategoryReminder || got[1].Data.Late {
 		t.Errorf("second alert = %+v, want the reminder, not marked late (it was held)", got[1].Data)
@@ -798,10 +776,7 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 	work(t, n)
 	talksID := events.NewMeetingID(w.clock.Now())
 	w.do(talksID, timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-time.Hour))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep = %d, %v", got, err)
-	}
+	w.sweep(n, start.Add(-time.Hour), 1)
 	sent := waitForStatus(t, n.queue, StatusSent)
 	if len(sent) != 1 || sent[0].Attempts != 2 {
 		t.Fatalf("sent = %+v, want one alert on its second attempt", sent)
