@@ -182,15 +182,8 @@ func (c *ProcessCluster) Connect() jetstream.JetStream {
 	for i, p := range c.Nodes {
 		urls[i] = p.URL
 	}
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
+	nc, js := connect(tb, strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
 		nats.PingInterval(time.Second), nats.MaxPingsOutstanding(2), nats.Timeout(2*time.Second))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	return js
 }
