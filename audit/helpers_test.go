@@ -7,6 +7,7 @@ import (
 
 	"github.com/chancery/chancery/events"
 	"github.com/chancery/chancery/internal/natstest"
+	"github.com/chancery/chancery/projections"
 )
 
 // record is a real event log on an embedded nats-server, stamped with the
@@ -27,6 +28,17 @@ func newRecord(t *testing.T) *record {
 	}
 	r.log = l
 	return r
+}
+
+// readModel opens the read model at path read-only, as the audit commands
+// read one; the caller closes it.
+func (r *record) readModel(t *testing.T, path string) *projections.DB {
+	t.Helper()
+	db, err := projections.OpenReadOnly(r.ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // day is a time in August 2022, UTC.

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/chancery/chancery/events"
-	"github.com/chancery/chancery/projections"
 )
 
 func TestReplayUntilATimeHoldsWhatWasKnownThen(t *testing.T) {
@@ -82,10 +81,7 @@ func TestReplayIntoAFileResumesItsPartial(t *testing.T) {
 
 func meetingIn(t *testing.T, r *record, path, id string) events.Meeting {
 	t.Helper()
-	db, err := projections.OpenReadOnly(r.ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := r.readModel(t, path)
 	defer db.Close()
 	res, _, err := db.Get(r.ctx, events.MeetingAggregate, id)
 	if err != nil {
@@ -100,10 +96,7 @@ func meetingIn(t *testing.T, r *record, path, id string) events.Meeting {
 
 func digestOf(t *testing.T, r *record, path string) map[string]string {
 	t.Helper()
-	db, err := projections.OpenReadOnly(r.ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := r.readModel(t, path)
 	defer db.Close()
 	d, err := db.Digest(r.ctx)
 	if err != nil {

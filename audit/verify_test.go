@@ -18,10 +18,7 @@ func liveModel(t *testing.T, r *record) (*projections.DB, string) {
 	if _, err := Replay(r.ctx, path, r.log, ReplayOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := projections.OpenReadOnly(r.ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := r.readModel(t, path)
 	t.Cleanup(func() { db.Close() })
 	return db, path
 }
@@ -70,10 +67,7 @@ func TestVerifyRefusesAReadModelWithNoEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	live, err := projections.OpenReadOnly(r.ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	live := r.readModel(t, path)
 	defer live.Close()
 	if _, err := Verify(r.ctx, live, r.log); err == nil || !strings.Contains(err.Error(), "has applied no events") {
 		t.Errorf("verify of an empty read model: %v", err)

@@ -26,17 +26,7 @@ func TestLeaderWatchMovesBucketLeadersToTheStreamLeader(t *testing.T) {
 	bucket := "KV_" + IdempotencyBucket
 	leader := func(name string) string {
 		t.Helper()
-		for ctx.Err() == nil {
-			actx, cancel := context.WithTimeout(ctx, time.Second)
-			s, err := js.Stream(actx, name)
-			cancel()
-			if err == nil && s.CachedInfo().Cluster != nil && s.CachedInfo().Cluster.Leader != "" {
-				return s.CachedInfo().Cluster.Leader
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("%s has no leader", name)
-		return ""
+		return natstest.WaitStreamLeader(ctx, t, js, name)
 	}
 	// Put the bucket's leader on a node that does not lead the stream.
 	streamLeader := leader(l.Stream())

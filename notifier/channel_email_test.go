@@ -201,6 +201,20 @@ func emailChannels(s *smtpServer, roots *tls.Config, mode, user, pass string) *C
 	})
 }
 
+// deskMail is where the tests' email goes.
+var deskMail = Target{Channel: "email", To: "desk@example.org"}
+
+// sendToDesk sends m by email to the desk through a fresh server that asks
+// for no TLS and no login, and returns the message that server accepted.
+func sendToDesk(t *testing.T, m Message) smtpDelivery {
+	t.Helper()
+	srv, roots := startSMTP(t, smtpOptions{})
+	if err := emailChannels(srv, roots, "none", "", "").Send(context.Background(), deskMail, m); err != nil {
+		t.Fatal(err)
+	}
+	return srv.deliveries()[0]
+}
+
 const testInvite = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Chancery//EN\r\nMETHOD:REQUEST\r\n" +
 	"BEGIN:VEVENT\r\nUID:01J5@chancery.example.org\r\nSEQUENCE:0\r\nDTSTAMP:20220821T090000Z\r\n" +
 	"DTSTART;VALUE=DATE:20220822\r\nSUMMARY:Talks between Sergey Lavrov and Aleksandar Vulin\r\n" +
@@ -341,14 +355,10 @@ func checkInviteMail(t *testing.T, data []byte) {
 }
 
 func TestEmailWithoutInviteIsTextAndHTMLAlternative(t *testing.T) {
-	srv, roots := startSMTP(t, smtpOptions{})
 	m := testAlert()
 	m.HTML = "" // the text, escaped, stands in
 	m.Text = "Talks <moved> & relocated\nto Belgrade"
-	if err := emailChannels(srv, roots, "none", "", "").Send(context.Background(), Target{Channel: "email", To: "desk@example.org"}, m); err != nil {
-		t.Fatal(err)
-	}
-	_, parts := readMail(t, srv.deliveries()[0].Data)
+	_, parts := readMail(t, sendToDesk(t, m).Data)
 	want := []mailPart{
 		{Path: "alternative/text/plain", ContentType: "text/plain; charset=UTF-8", Body: "Talks <moved> & relocated\r\nto Belgrade"},
 		{Path: "alternative/text/html", ContentType: "text/html; charset=UTF-8",
@@ -360,27 +370,19 @@ func TestEmailWithoutInviteIsTextAndHTMLAlternative(t *testing.T) {
 }
 
 func TestEmailCancellationCarriesMethodCancel(t *testing.T) {
-	srv, roots := startSMTP(t, smtpOptions{})
 	m := testMail()
 	m.CalendarMethod = "cancel"
 	m.Calendar = []byte(strings.Replace(testInvite, "METHOD:REQUEST", "METHOD:CANCEL", 1))
-	if err := emailChannels(srv, roots, "none", "", "").Send(context.Background(), Target{Channel: "email", To: "desk@example.org"}, m); err != nil {
-		t.Fatal(err)
-	}
-	_, parts := readMail(t, srv.deliveries()[0].Data)
+	_, parts := readMail(t, sendToDesk(t, m).Data)
 	if got := parts[2].ContentType; got != "text/calendar; method=CANCEL; charset=UTF-8" {
 		t.Errorf("calendar part %q, want method=CANCEL", got)
 	}
 }
 
 func TestEmailSubjectCannotInjectHeaders(t *testing.T) {
-	srv, roots := startSMTP(t, smtpOptions{})
 	m := testAlert()
 	m.Subject = "Talks\r\nBcc: everyone@example.org\r\n\r\nforged body"
-	if err := emailChannels(srv, roots, "none", "", "").Send(context.Background(), Target{Channel: "email", To: "desk@example.org"}, m); err != nil {
-		t.Fatal(err)
-	}
-	d := srv.deliveries()[0]
+	d := sendToDesk(t, m)
 	h, _ := readMail(t, d.Data)
 	if bcc, ok := h["Bcc"]; ok {
 		t.Errorf("injected Bcc header %q", bcc)
@@ -398,11 +400,10 @@ func TestEmailTemporaryFailureThenRetryDeliversOnce(t *testing.T) {
 		&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"},
 	}})
 	ch := emailChannels(srv, roots, "none", "", "")
-	target := Target{Channel: "email", To: "desk@example.org"}
 
-	err := ch.Send(context.Background(), target, testMail())
+	err := ch.Send(context.Background(), deskMail, testMail())
 	checkSendError(t, err, false, 451, 0)
-	if err := ch.Send(context.Background(), target, testMail()); err != nil {
+	if err := ch.Send(context.Background(), deskMail, testMail()); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	if got := srv.deliveries(); len(got) != 1 {
@@ -421,7 +422,7 @@ func TestEmailPermanentRejectionIsNotRetried(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, roots := startSMTP(t, tc.opts)
-			err := emailChannels(srv, roots, "none", "", "").Send(context.Background(), Target{Channel: "email", To: "desk@example.org"}, testMail())
+			err := emailChannels(srv, roots, "none", "", "").Send(context.Background(), deskMail, testMail())
 			checkSendError(t, err, true, tc.want, 0)
 		})
 	}
@@ -429,7 +430,7 @@ func TestEmailPermanentRejectionIsNotRetried(t *testing.T) {
 
 func TestEmailStartTLSIsMandatory(t *testing.T) {
 	srv, roots := startSMTP(t, smtpOptions{}) // offers no STARTTLS
-	err := emailChannels(srv, roots, "starttls", "", "").Send(context.Background(), Target{Channel: "email", To: "desk@example.org"}, testMail())
+	err := emailChannels(srv, roots, "starttls", "", "").Send(context.Background(), deskMail, testMail())
 	checkSendError(t, err, false, 0, 0)
 	if got := srv.deliveries(); len(got) != 0 {
 		t.Errorf("server accepted %d messages in clear", len(got))
@@ -438,7 +439,7 @@ func TestEmailStartTLSIsMandatory(t *testing.T) {
 
 func TestEmailWrongPasswordIsPermanent(t *testing.T) {
 	srv, roots := startSMTP(t, smtpOptions{startTLS: true, user: "chancery", pass: "s3cret"})
-	err := emailChannels(srv, roots, "starttls", "chancery", "wrong").Send(context.Background(), Target{Channel: "email", To: "desk@example.org"}, testMail())
+	err := emailChannels(srv, roots, "starttls", "chancery", "wrong").Send(context.Background(), deskMail, testMail())
 	checkSendError(t, err, true, 535, 0)
 }
 

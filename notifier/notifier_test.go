@@ -166,6 +166,16 @@ func (w *world) do(id string, cmd any) events.Envelope {
 	return res.Events[0]
 }
 
+// sweep sets the clock to at and sweeps n there, as its schedule would;
+// the test fails unless the sweep queues want alerts.
+func (w *world) sweep(n *Notifier, at time.Time, want int) {
+	w.t.Helper()
+	w.clock.Set(at)
+	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != want {
+		w.t.Fatalf("Sweep at %s = %d, %v; want %d", at.Format(time.RFC3339), got, err, want)
+	}
+}
+
 // notifier starts a notifier over the world with the given subscribers,
 // all pointed at rcv's webhook.
 func (w *world) notifier(rcv *hookReceiver, subs []Subscriber, tweak ...func(*Config)) *Notifier {
@@ -247,6 +257,21 @@ func belgrade(t *testing.T) *time.Location {
 	return loc
 }
 
+// talksStart is when timedTalks("2026-12-10") begin: 11:00 in Moscow.
+var talksStart = time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
+
+// worldBeforeTalks is a world whose clock stands two days before
+// talksStart: before every reminder of the talks is due.
+func worldBeforeTalks(t testing.TB) *world {
+	return newWorld(t, talksStart.Add(-48*time.Hour))
+}
+
+// utcDesk is the subscriber of a test that needs only one: every alert,
+// in UTC.
+func utcDesk() []Subscriber {
+	return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}}
+}
+
 // timedTalks are talks in Moscow at 11:00 local time (08:00 UTC).
 func timedTalks(day string) *events.ScheduleMeeting {
 	return &events.ScheduleMeeting{
@@ -260,36 +285,27 @@ func timedTalks(day string) *events.ScheduleMeeting {
 }
 
 func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC) // 11:00 in Moscow
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
 	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "belgrade-desk"}, Zone: belgrade(t), Filter: Filter{Countries: []string{"RS"}}}})
 	work(t, n)
 	id := events.NewMeetingID(w.clock.Now())
 	w.do(id, timedTalks("2026-12-10"))
 
-	sweep := func(at time.Time, want int) {
-		t.Helper()
-		w.clock.Set(at)
-		got, err := n.Sweep(w.ctx, at)
-		if err != nil || got != want {
-			t.Fatalf("Sweep at %s = %d, %v; want %d", at.Format(time.RFC3339), got, err, want)
-		}
-	}
-	sweep(start.Add(-24*time.Hour-time.Second), 0)
+	w.sweep(n, start.Add(-24*time.Hour-time.Second), 0)
 	n.mu.Lock()
 	next := n.next
 	n.mu.Unlock()
 	if !next.Equal(start.Add(-24 * time.Hour)) {
 		t.Errorf("after a sweep the next reminder is at %s, want %s (a timer fires the sweep then)", next, start.Add(-24*time.Hour))
 	}
-	sweep(start.Add(-24*time.Hour), 1)
-	sweep(start.Add(-24*time.Hour+30*time.Second), 0) // once, however many sweeps
+	w.sweep(n, start.Add(-24*time.Hour), 1)
+	w.sweep(n, start.Add(-24*time.Hour+30*time.Second), 0) // once, however many sweeps
 	got := rcv.waitFor(t, 1)
 	if d := got[0].Data; d.Category != CategoryReminder || d.Rule != "24h" || d.Late || d.Engagement.ID != id {
 		t.Errorf("first alert = %+v, want the on-time 24h reminder of %s", d, id)
 	}
-	sweep(start.Add(-61*time.Minute), 0)
+	w.sweep(n, start.Add(-61*time.Minute), 0)
 
 	// Postponed by a day: one change alert saying old → new, at once.
 	w.clock.Set(start.Add(-90 * time.Minute))
@@ -307,10 +323,10 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 		t.Errorf("change alert = %+v, want one 'when' change from 10 to 11 Dec", change)
 	}
 	// The old 1h reminder never comes; the new times get their own.
-	sweep(start.Add(-time.Hour), 0)
-	sweep(start, 1)
+	w.sweep(n, start.Add(-time.Hour), 0)
+	w.sweep(n, start, 1)
 	rcv.waitFor(t, 3)
-	sweep(start.Add(23*time.Hour), 1)
+	w.sweep(n, start.Add(23*time.Hour), 1)
 	got = rcv.waitFor(t, 4)
 	if got[2].Data.Rule != "24h" || got[3].Data.Rule != "1h" || got[3].Data.Engagement.Sequence != got[1].Data.Engagement.Sequence {
 		t.Errorf("after the reschedule: %s then %s reminders (sequence %d), want 24h then 1h of the new sequence %d",
@@ -323,16 +339,12 @@ func TestRemindersAt24hAnd1hAndAChangeMovesThem(t *testing.T) {
 }
 
 func TestAReminderQueuedBeforeARescheduleIsNotSent(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
-	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}})
+	n := w.notifier(rcv, utcDesk())
 	id := events.NewMeetingID(w.clock.Now())
 	w.do(id, timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep = %d, %v; want 1", got, err)
-	}
+	w.sweep(n, start.Add(-24*time.Hour), 1)
 	// Moved before any worker took the reminder of version 1.
 	w.do(id, &events.RescheduleMeeting{Start: "2026-12-12T11:00", End: "2026-12-12T13:00", Timezone: "Europe/Moscow"})
 	work(t, n)
@@ -362,10 +374,7 @@ func TestDateOnlyTalksRemindTheDayBeforeInTheSubscribersZone(t *testing.T) {
 		at   time.Time
 		want int
 	}{{due.Add(-time.Minute), 0}, {due, 1}, {due.Add(time.Hour), 0}} {
-		w.clock.Set(tc.at)
-		if got, err := n.Sweep(w.ctx, tc.at); err != nil || got != tc.want {
-			t.Fatalf("Sweep at %s = %d, %v; want %d", tc.at, got, err, tc.want)
-		}
+		w.sweep(n, tc.at, tc.want)
 	}
 	got := rcv.waitFor(t, 1)
 	if got[0].Data.Rule != "day-before" {
@@ -374,20 +383,16 @@ func TestDateOnlyTalksRemindTheDayBeforeInTheSubscribersZone(t *testing.T) {
 }
 
 func TestRemindersMissedDuringDowntimeAreSentLateButNotForPastEvents(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
-	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}})
+	n := w.notifier(rcv, utcDesk())
 	work(t, n)
 	soon, past := events.NewMeetingID(w.clock.Now()), events.NewMeetingID(w.clock.Now())
 	w.do(soon, timedTalks("2026-12-10"))
 	w.do(past, timedTalks("2026-12-09"))
 	// Down from two days before until 30 minutes before the talks: the
 	// 24 h and 1 h reminders were both missed. One late reminder comes.
-	w.clock.Set(start.Add(-30 * time.Minute))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("catch-up Sweep = %d, %v; want 1 (the latest missed reminder of the talks not yet started)", got, err)
-	}
+	w.sweep(n, start.Add(-30*time.Minute), 1)
 	got := rcv.waitFor(t, 1)
 	if d := got[0].Data; !d.Late || d.Rule != "1h" || d.Engagement.ID != soon {
 		t.Errorf("catch-up alert = %+v, want the late 1h reminder of %s", d, soon)
@@ -399,8 +404,7 @@ func TestRemindersMissedDuringDowntimeAreSentLateButNotForPastEvents(t *testing.
 }
 
 func TestDeliveryRetriesThenDeadLettersAndRetryByHand(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
 	var broken atomic.Bool
 	rcv.fail = func(id string, attempt int) int {
@@ -451,10 +455,8 @@ func TestDeliveryRetriesThenDeadLettersAndRetryByHand(t *testing.T) {
 }
 
 func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
-	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
 	const meetings = 200
 	var last uint64
 	for range meetings {
@@ -472,7 +474,7 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 	w.clock.Set(now)
 	var nots []*Notifier
 	for range 3 {
-		n := w.notifier(rcv, subs())
+		n := w.notifier(rcv, utcDesk())
 		work(t, n)
 		nots = append(nots, n)
 	}
@@ -510,17 +512,12 @@ func TestThreeNotifiersDeliverEachAlertExactlyOnce(t *testing.T) {
 // the worker holds its message meanwhile, so neither another replica nor
 // another worker of its own sends the alert a second time.
 func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := slowReceiver(t, 4*time.Second) // AckWait is 1 s
-	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
-	first, second := w.notifier(rcv, subs()), w.notifier(rcv, subs())
+	first, second := w.notifier(rcv, utcDesk()), w.notifier(rcv, utcDesk())
 	stopFirst := work(t, first)
 	w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if n, err := first.Sweep(w.ctx, w.clock.Now()); err != nil || n != 1 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	w.sweep(first, start.Add(-24*time.Hour), 1)
 	sending := waitForStatus(t, first.queue, StatusSending)
 	if len(sending) != 1 {
 		t.Fatalf("sending = %+v, want one", sending)
@@ -577,19 +574,14 @@ func TestAReceiverSlowerThanAckWaitGetsTheAlertOnce(t *testing.T) {
 // replica's worker reaches its own, earlier delivery of the same message,
 // the claim's lease is fresh: it leaves the alert to the holder.
 func TestAMessageRedeliveredFromABusyReplicaIsSentOnce(t *testing.T) {
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := slowReceiver(t, 2500*time.Millisecond) // AckWait is 1 s
-	subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
-	busy := w.notifier(rcv, subs())
+	busy := w.notifier(rcv, utcDesk())
 	workN(t, busy, 1)
 	for range 2 {
 		w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
 	}
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if n, err := busy.Sweep(w.ctx, w.clock.Now()); err != nil || n != 2 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	w.sweep(busy, start.Add(-24*time.Hour), 2)
 	// The busy replica's one worker sends the first alert; the second
 	// waits in its client until the server gives up on it.
 	cons, err := w.srv.JS.Consumer(w.ctx, AlertStream, deliverName)
@@ -610,7 +602,7 @@ func TestAMessageRedeliveredFromABusyReplicaIsSentOnce(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	other := w.notifier(rcv, subs())
+	other := w.notifier(rcv, utcDesk())
 	workN(t, other, 1)
 
 	deadline = time.Now().Add(15 * time.Second)
@@ -644,19 +636,14 @@ func TestAWorkerKilledMidDeliveryDoesNotLoseTheAlert(t *testing.T) {
 		{"after the send, before the ack", func(q *Queue, f func(Alert) error) { q.beforeAck = f }, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-			w := newWorld(t, start.Add(-48*time.Hour))
+			start, w := talksStart, worldBeforeTalks(t)
 			rcv := newHookReceiver(t)
-			subs := func() []Subscriber { return []Subscriber{{Target: Target{Name: "desk"}, Zone: time.UTC}} }
-			first := w.notifier(rcv, subs())
+			first := w.notifier(rcv, utcDesk())
 			killed := make(chan struct{})
 			tc.kill(first.queue, func(Alert) error { close(killed); return errors.New("killed") })
 			stopFirst := work(t, first)
 			w.do(events.NewMeetingID(w.clock.Now()), timedTalks("2026-12-10"))
-			w.clock.Set(start.Add(-24 * time.Hour))
-			if n, err := first.Sweep(w.ctx, w.clock.Now()); err != nil || n != 1 {
-				t.Fatalf("Sweep = %d, %v", n, err)
-			}
+			w.sweep(first, start.Add(-24*time.Hour), 1)
 			select {
 			case <-killed:
 			case <-time.After(10 * time.Second):
@@ -666,7 +653,7 @@ func TestAWorkerKilledMidDeliveryDoesNotLoseTheAlert(t *testing.T) {
 
 			// A restarted process (a new owner) gets the message back after
 			// AckWait, takes the stale claim over and delivers.
-			second := w.notifier(rcv, subs())
+			second := w.notifier(rcv, utcDesk())
 			work(t, second)
 			sent := waitForStatus(t, second.queue, StatusSent)
 			if len(sent) != 1 || sent[0].Attempts != 2 {
@@ -740,18 +727,14 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 	bg := belgrade(t)
 	// Talks at 11:00 Moscow (09:00 Belgrade) on the 10th; the 24 h reminder
 	// falls due at 09:00 Belgrade on the 9th, inside quiet hours 08:00–10:00.
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	rcv := newHookReceiver(t)
 	quiet, _ := ParseQuietHours("08:00-10:00")
 	n := w.notifier(rcv, []Subscriber{{Target: Target{Name: "desk"}, Zone: bg, Quiet: quiet}})
 	work(t, n)
 	id := events.NewMeetingID(w.clock.Now())
 	w.do(id, timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-24 * time.Hour))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep = %d, %v", got, err)
-	}
+	w.sweep(n, start.Add(-24*time.Hour), 1)
 	// Held: a change alert overtakes it.
 	env := w.do(id, &events.RelocateMeeting{Location: events.Location{City: "Moscow", Country: "RU", Venue: "Osobnyak"}})
 	if err := n.Changed(w.ctx, env); err != nil {
@@ -768,10 +751,7 @@ func TestQuietHoursHoldRemindersButNotChanges(t *testing.T) {
 	// Quiet hours end at 10:00 Belgrade: the held reminder... was for
 	// sequence 0 and the relocation moved the place, so it is superseded;
 	// the sweep makes a new one for the new sequence, held until 10:00.
-	w.clock.Set(time.Date(2026, 12, 9, 10, 0, 0, 0, bg))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep after quiet hours = %d, %v; want the reminder of the new sequence", got, err)
-	}
+	w.sweep(n, time.Date(2026, 12, 9, 10, 0, 0, 0, bg), 1)
 	got = rcv.waitFor(t, 2)
 	if got[1].Data.Category != CategoryReminder || got[1].Data.Late {
 		t.Errorf("second alert = %+v, want the reminder, not marked late (it was held)", got[1].Data)
@@ -782,8 +762,7 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 	srv, roots := startSMTP(t, smtpOptions{startTLS: true, dataReplies: []error{
 		&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"},
 	}})
-	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	w := newWorld(t, start.Add(-48*time.Hour))
+	start, w := talksStart, worldBeforeTalks(t)
 	cfg := Config{
 		Rules:       Rules{Reminders: DefaultReminders},
 		Subscribers: []Subscriber{{Target: Target{Name: "desk", Channel: "email", To: "desk@example.org"}, Zone: belgrade(t)}},
@@ -797,10 +776,7 @@ func TestEmailAlertThroughTheQueueAfterA451IsSentOnce(t *testing.T) {
 	work(t, n)
 	talksID := events.NewMeetingID(w.clock.Now())
 	w.do(talksID, timedTalks("2026-12-10"))
-	w.clock.Set(start.Add(-time.Hour))
-	if got, err := n.Sweep(w.ctx, w.clock.Now()); err != nil || got != 1 {
-		t.Fatalf("Sweep = %d, %v", got, err)
-	}
+	w.sweep(n, start.Add(-time.Hour), 1)
 	sent := waitForStatus(t, n.queue, StatusSent)
 	if len(sent) != 1 || sent[0].Attempts != 2 {
 		t.Fatalf("sent = %+v, want one alert on its second attempt", sent)

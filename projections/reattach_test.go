@@ -19,9 +19,6 @@ import (
 // is applied within seconds, not after the 11 s that nats.go's default
 // heartbeat took.
 func TestProjectorReattachesWhenItsReadersNodeDies(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills a cluster node: not in -short")
-	}
 	cluster := natstest.StartProcessCluster(t, 3)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()

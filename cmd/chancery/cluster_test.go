@@ -31,19 +31,7 @@ func TestTwoReplicasOnAThreeNodeCluster(t *testing.T) {
 	defer rcv.Close()
 
 	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, `nats:
-  replicas: 3
-notifier:
-  public_url: https://chancery.example.org
-  delivery: {ack_wait: 1s, backoff: [50ms]}
-subscribers:
-  - name: belgrade-desk
-    channel: webhook
-    to: `+rcv.URL+`/alerts
-    timezone: Europe/Belgrade
-    alerts: [change]
-    filter: {countries: [RS]}
-`)
+	cfgPath := writeConfig(t, dir, "nats:\n  replicas: 3\n"+belgradeDesk(rcv.URL+"/alerts", ""))
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
 	replica := func(name string, node *natstest.Server) *service {
 		return startService(t, filepath.Join(dir, name), func(o *testServe) {
@@ -109,31 +97,12 @@ func TestServeWaitsForItsClusterToStart(t *testing.T) {
 	first := c.StartNode(0)
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, "nats:\n  replicas: 3\n")
-	type result struct {
-		s   *service
-		err error
-	}
-	started := make(chan result, 1)
-	go func() {
-		s, err := tryStartService(t, filepath.Join(dir, "data"), func(o *testServe) {
-			o.config, o.nats.url = cfgPath, first.Srv.ClientURL()
-		})
-		started <- result{s, err}
-	}()
-	select {
-	case r := <-started:
-		t.Fatalf("on a cluster with one node of three, start returned (%v)", r.err)
-	case <-time.After(2 * time.Second):
-	}
+	pending := startInBackground(t, filepath.Join(dir, "data"), func(o *testServe) {
+		o.config, o.nats.url = cfgPath, first.Srv.ClientURL()
+	})
+	pending.stillWaiting(2*time.Second, "on a cluster with one node of three")
 	c.StartNode(1)
 	c.StartNode(2)
-	select {
-	case r := <-started:
-		if r.err != nil {
-			t.Fatalf("start: %v", r.err)
-		}
-		r.s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
-	case <-time.After(90 * time.Second):
-		t.Fatal("the service did not start within 90 s of its cluster")
-	}
+	s := pending.started(90*time.Second, "once its cluster has all three nodes")
+	s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
 }

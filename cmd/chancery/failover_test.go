@@ -24,9 +24,6 @@ import (
 // new leader it is answered within seconds, and every key creates exactly
 // one meeting.
 func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills a cluster node: not in -short")
-	}
 	cluster := natstest.StartProcessCluster(t, 3)
 	nodes := cluster.Nodes
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -37,7 +34,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	if _, err := events.OpenLog(ctx, nodes[0].JS, events.LogConfig{Replicas: 3}); err != nil {
 		t.Fatal(err)
 	}
-	leader := streamLeader(ctx, t, nodes[0])
+	leader := natstest.WaitStreamLeader(ctx, t, nodes[0].JS, events.DefaultStream)
 	var home *natstest.Process
 	victim := -1
 	for i, n := range nodes {
@@ -157,7 +154,7 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 	for _, name := range []string{events.DefaultStream, "KV_" + events.IdempotencyBucket} {
 		var at time.Time
 		waitUntil(time.Minute, func() bool {
-			l, err := streamLeaderName(ctx, home, name)
+			l, err := natstest.StreamLeader(ctx, home.JS, name)
 			if err == nil && l != "" && l != victimName {
 				at = time.Now()
 				return true
@@ -260,33 +257,6 @@ func TestFailoverAnswers503AndIdempotentRetriesResume(t *testing.T) {
 			t.Errorf("key %s created %d meetings, want 1", key, n)
 		}
 	}
-}
-
-func streamLeaderName(ctx context.Context, n *natstest.Process, stream string) (string, error) {
-	actx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	s, err := n.JS.Stream(actx, stream)
-	if err != nil {
-		return "", err
-	}
-	info := s.CachedInfo()
-	if info.Cluster == nil {
-		return "", fmt.Errorf("stream %s has no cluster info", events.DefaultStream)
-	}
-	return info.Cluster.Leader, nil
-}
-
-func streamLeader(ctx context.Context, t *testing.T, n *natstest.Process) string {
-	t.Helper()
-	var name string
-	waitUntil(30*time.Second, func() bool {
-		name, _ = streamLeaderName(ctx, n, events.DefaultStream)
-		return name != ""
-	})
-	if name == "" {
-		t.Fatal("the stream has no leader")
-	}
-	return name
 }
 
 func lastPosition(ctx context.Context, t *testing.T, n *natstest.Process) uint64 {

@@ -43,6 +43,14 @@ func startFeedService(t *testing.T) *service {
 
 var countryNames = map[string]string{"RS": "Serbia", "RU": "Russian Federation", "DE": "Germany", "FR": "France"}
 
+// startSeededFeedService starts the service with the feed config and
+// records the seed in it.
+func startSeededFeedService(t *testing.T) (*service, *feedSeed) {
+	t.Helper()
+	s := startFeedService(t)
+	return s, recordFeedSeed(t, s)
+}
+
 // feedSeed is the seed as recorded, with what a calendar must show of each
 // engagement, by id.
 type feedSeed struct {
@@ -93,6 +101,11 @@ func recordFeedSeed(t *testing.T, s *service) *feedSeed {
 // ids are the seed's engagements: the talks, then the visits.
 func (seed *feedSeed) ids() []string {
 	return append([]string{seed.talks}, seed.visits...)
+}
+
+// all returns what a calendar of the whole seed must show.
+func (seed *feedSeed) all() []icalcheck.Event {
+	return seed.pick(seed.ids()...)
 }
 
 // pick returns what a calendar must show of the engagements ids.
@@ -166,12 +179,11 @@ func checkFeed(t *testing.T, r apitest.Response, want []icalcheck.Event) {
 }
 
 func TestFeedServesTheSeedWithHTTPCaching(t *testing.T) {
-	s := startFeedService(t)
-	seed := recordFeedSeed(t, s)
+	s, seed := startSeededFeedService(t)
 	const path = "/calendar.ics?from=2019-01-01"
 
 	r := s.feed("GET", path)
-	checkFeed(t, r, seed.pick(append([]string{seed.talks}, seed.visits...)...))
+	checkFeed(t, r, seed.all())
 	h := r.Header
 	if got := h.Get("Content-Type"); got != "text/calendar; charset=utf-8" {
 		t.Errorf("Content-Type %q", got)
@@ -274,7 +286,7 @@ func TestFeedServesTheSeedWithHTTPCaching(t *testing.T) {
 		res := s.Do("POST", "/api/v1/meetings/"+seed.talks+"/reschedule", map[string]any{"start": "2022-08-23", "reason": "a day later"}).Must(t, 200)
 		s.waitRead(t, res.Position(t))
 		r := s.feed("GET", path, "If-None-Match", etag)
-		want := seed.pick(append([]string{seed.talks}, seed.visits...)...)
+		want := seed.all()
 		want[0].Start, want[0].End, want[0].Sequence = date(t, "2022-08-23"), date(t, "2022-08-24"), 1
 		want[0].Description = strings.Replace(want[0].Description, "\n\nSource:", "\n\nStatus: rescheduled (a day later)\n\nSource:", 1)
 		checkFeed(t, r, want)
@@ -285,8 +297,7 @@ func TestFeedServesTheSeedWithHTTPCaching(t *testing.T) {
 }
 
 func TestFeedFiltersAndWindow(t *testing.T) {
-	s := startFeedService(t)
-	seed := recordFeedSeed(t, s)
+	s, seed := startSeededFeedService(t)
 	// One engagement with neither Serbia nor Russia in it, in 20 days at
 	// 15:00 in Berlin, then cancelled.
 	day := time.Now().AddDate(0, 0, 20).Format(time.DateOnly)
@@ -360,12 +371,10 @@ func TestFeedFiltersAndWindow(t *testing.T) {
 // token; a wrong or missing token gets the same 404 as a feed that does not
 // exist, so that feed names do not leak.
 func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
-	s := startFeedService(t)
-	seed := recordFeedSeed(t, s)
-	all := seed.ids()
+	s, seed := startSeededFeedService(t)
 
 	r := s.feed("GET", "/feeds/serbia.ics?from=2019-01-01")
-	checkFeed(t, r, seed.pick(all...))
+	checkFeed(t, r, seed.all())
 	if got := r.Header.Get("Content-Disposition"); !strings.Contains(got, `filename="serbia.ics"`) {
 		t.Errorf("Content-Disposition %q", got)
 	}
@@ -376,7 +385,7 @@ func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
 		t.Errorf("X-WR-CALNAME %v", name)
 	}
 	// The feed's own filter holds whatever the query says.
-	checkFeed(t, s.feed("GET", "/feeds/serbia.ics?from=2019-01-01&country=DE&kind=talks"), seed.pick(all...))
+	checkFeed(t, s.feed("GET", "/feeds/serbia.ics?from=2019-01-01&country=DE&kind=talks"), seed.all())
 
 	private := s.feed("GET", "/feeds/lavrov.ics?from=2019-01-01&token="+feedToken)
 	checkFeed(t, private, seed.pick(seed.talks, seed.visits[3]))
@@ -409,14 +418,12 @@ func TestNamedFeedsAndPrivateFeedToken(t *testing.T) {
 // Subscribers choose reminders in the URL; each becomes a VALARM with
 // ACTION:DISPLAY on every event. A bad one is a 400 naming the parameter.
 func TestFeedAlarmsFromTheURL(t *testing.T) {
-	s := startFeedService(t)
-	seed := recordFeedSeed(t, s)
-	all := seed.ids()
+	s, seed := startSeededFeedService(t)
 
 	// "+" in a query is a space; a client that does not escape it still
 	// gets the trigger it meant.
 	r := s.feed("GET", "/calendar.ics?from=2019-01-01&alarm=-PT1H&alarm=-P1D&alarm=+PT15M")
-	checkFeed(t, r, seed.pick(all...))
+	checkFeed(t, r, seed.all())
 	for _, ev := range decodeCalendar(t, r.Raw).Events() {
 		var triggers []string
 		for _, c := range ev.Children {
@@ -450,8 +457,7 @@ func TestFeedAlarmsFromTheURL(t *testing.T) {
 
 // One meeting or visit as a calendar file, to add by hand.
 func TestFeedOfOneMeetingOrVisit(t *testing.T) {
-	s := startFeedService(t)
-	seed := recordFeedSeed(t, s)
+	s, seed := startSeededFeedService(t)
 	for _, tc := range []struct{ path, id string }{
 		{"/api/v1/meetings/" + seed.talks + ".ics", seed.talks},
 		{"/api/v1/visits/" + seed.visits[4] + ".ics", seed.visits[4]},
@@ -518,8 +524,7 @@ func TestFeedKeepsRecentCancellationsOnly(t *testing.T) {
 }
 
 func TestListFiltersTakeAtMostTheCapOfValues(t *testing.T) {
-	s := startFeedService(t)
-	recordFeedSeed(t, s)
+	s, _ := startSeededFeedService(t)
 	// repeat is name=value n times, as a query string.
 	repeat := func(name, value string, n int) string {
 		return strings.TrimSuffix(strings.Repeat(name+"="+value+"&", n), "&")

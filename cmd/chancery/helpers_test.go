@@ -74,6 +74,57 @@ func tryStartService(t *testing.T, dir string, tweak ...func(*testServe)) (*serv
 	return newService(t, a, dir), nil
 }
 
+// pendingStart is a serve started in a goroutine, for a start that must
+// wait for something (its cluster, a tool that has the store open) before
+// it returns.
+type pendingStart struct {
+	t    *testing.T
+	done chan startResult
+}
+
+type startResult struct {
+	s   *service
+	err error
+}
+
+// startInBackground starts a service on dir as startService does, without
+// waiting for it.
+func startInBackground(t *testing.T, dir string, tweak ...func(*testServe)) *pendingStart {
+	p := &pendingStart{t: t, done: make(chan startResult, 1)}
+	go func() {
+		s, err := tryStartService(t, dir, tweak...)
+		p.done <- startResult{s, err}
+	}()
+	return p
+}
+
+// stillWaiting fails the test if the start returns within d; while says
+// what it must wait out.
+func (p *pendingStart) stillWaiting(d time.Duration, while string) {
+	p.t.Helper()
+	select {
+	case r := <-p.done:
+		p.t.Fatalf("serve started (%v) %s", r.err, while)
+	case <-time.After(d):
+	}
+}
+
+// started returns the service once its start returns, and fails the test
+// if the start fails or takes longer than d; after says what it waited for.
+func (p *pendingStart) started(d time.Duration, after string) *service {
+	p.t.Helper()
+	select {
+	case r := <-p.done:
+		if r.err != nil {
+			p.t.Fatalf("serve %s: %v", after, r.err)
+		}
+		return r.s
+	case <-time.After(d):
+		p.t.Fatalf("serve did not start within %s %s", d, after)
+	}
+	return nil
+}
+
 // newService is the test's hold on a started app serving dir; it stops
 // the app when the test ends.
 func newService(t *testing.T, a *app, dir string) *service {
@@ -148,4 +199,25 @@ func writeConfig(t *testing.T, dir, text string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// belgradeDesk is the notifier part of a config whose one subscriber, the
+// Belgrade desk, wants change alerts about Serbia by webhook at url, with a
+// short ack wait so that a redelivery comes within the test; secret, when
+// given, signs them.
+func belgradeDesk(url, secret string) string {
+	signed := ""
+	if secret != "" {
+		signed = "    secret: " + secret + "\n"
+	}
+	return `notifier:
+  public_url: https://chancery.example.org
+  delivery: {ack_wait: 1s, backoff: [50ms]}
+subscribers:
+  - name: belgrade-desk
+    channel: webhook
+    to: ` + url + "\n" + signed + `    timezone: Europe/Belgrade
+    alerts: [change]
+    filter: {countries: [RS]}
+`
 }

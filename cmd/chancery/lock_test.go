@@ -90,35 +90,16 @@ func TestServeWaitsForAToolThatOpenedTheStore(t *testing.T) {
 		t.Errorf("a second tool while the first holds the store: exit %d, %q; want it refused, naming the first", code, errOut)
 	}
 
-	type result struct {
-		s   *service
-		err error
-	}
-	started := make(chan result, 1)
-	go func() {
-		s, err := tryStartService(t, dir)
-		started <- result{s, err}
-	}()
-	select {
-	case r := <-started:
-		t.Fatalf("serve started (%v) while a tool had the store open", r.err)
-	case <-time.After(time.Second):
-	}
+	pending := startInBackground(t, dir)
+	pending.stillWaiting(time.Second, "while a tool had the store open")
 	tool.Close()
 	if got, _ := os.ReadFile(filepath.Join(dir, "nats.url")); string(got) != stale {
 		t.Errorf("the tool's exit changed nats.url to %q; only serve writes and removes it", got)
 	}
-	select {
-	case r := <-started:
-		if r.err != nil {
-			t.Fatalf("serve after the tool finished: %v", r.err)
-		}
-		r.s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
-		if got, _ := os.ReadFile(filepath.Join(dir, "nats.url")); string(got) == stale {
-			t.Error("serve kept the stale nats.url")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start after the tool finished")
+	s = pending.started(30*time.Second, "after the tool finished")
+	s.Do("POST", "/api/v1/meetings", seedTalks()).Must(t, 201)
+	if got, _ := os.ReadFile(filepath.Join(dir, "nats.url")); string(got) == stale {
+		t.Error("serve kept the stale nats.url")
 	}
 }
 

@@ -34,18 +34,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 	defer rcv.Close()
 
 	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, `notifier:
-  public_url: https://chancery.example.org
-  delivery: {ack_wait: 1s, backoff: [50ms]}
-subscribers:
-  - name: belgrade-desk
-    channel: webhook
-    to: `+rcv.URL+`/alerts
-    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-    timezone: Europe/Belgrade
-    alerts: [change]
-    filter: {countries: [RS]}
-`)
+	cfgPath := writeConfig(t, dir, belgradeDesk(rcv.URL+"/alerts", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
 	clk := newClock(time.Date(2022, 8, 19, 10, 0, 0, 0, time.UTC))
 	s := startService(t, filepath.Join(dir, "data"), func(o *testServe) {
 		o.config, o.now = cfgPath, clk.Now

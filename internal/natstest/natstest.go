@@ -60,17 +60,26 @@ func StartWith(tb testing.TB, opts server.Options) *Server {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		tb.Fatal("nats-server not ready")
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	nc, js := connect(tb, "", nats.InProcessServer(srv))
+	s := &Server{Srv: srv, NC: nc, JS: js, Dir: opts.StoreDir}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// connect opens a client to url and its JetStream API; the test fails if
+// it cannot.
+func connect(tb testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
+		nc.Close()
 		tb.Fatal(err)
 	}
-	s := &Server{Srv: srv, NC: nc, JS: js, Dir: opts.StoreDir}
-	tb.Cleanup(s.Stop)
-	return s
+	return nc, js
 }
 
 // Stop closes the client and shuts the server down; calling it twice is fine.
@@ -139,15 +148,7 @@ func (c *Cluster) StartNode(i int) *Server {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		tb.Fatal("nats-server not ready")
 	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.NC, s.JS = nc, js
+	s.NC, s.JS = connect(tb, srv.ClientURL())
 	c.Nodes[i] = s
 	return s
 }

@@ -67,9 +67,14 @@ func Binary(tb testing.TB) string {
 
 // StartProcessCluster runs n nats-server processes as one JetStream
 // cluster and returns once a stream can be placed on all of them. Each
-// node's client is connected to that node only.
+// node's client is connected to that node only. Under -short it skips the
+// test: building the server and waiting out the elections that follow a
+// killed node take minutes.
 func StartProcessCluster(tb testing.TB, n int) *ProcessCluster {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("kills nodes of a nats-server process cluster: not in -short")
+	}
 	bin := Binary(tb)
 	c := &ProcessCluster{tb: tb}
 	ports := make([]int, n)
@@ -177,15 +182,8 @@ func (c *ProcessCluster) Connect() jetstream.JetStream {
 	for i, p := range c.Nodes {
 		urls[i] = p.URL
 	}
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
+	nc, js := connect(tb, strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
 		nats.PingInterval(time.Second), nats.MaxPingsOutstanding(2), nats.Timeout(2*time.Second))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	return js
 }
